@@ -1,0 +1,5 @@
+//! Placeholder for the fused op.
+
+/// Placeholder.
+#[derive(Debug)]
+pub struct Fused;
