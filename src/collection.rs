@@ -190,12 +190,7 @@ pub trait Collection {
             .iter()
             .map(|r| format!("{} {} -> {}", r.pass, r.tasks_before, r.tasks_after))
             .collect();
-        let _ = writeln!(
-            out,
-            "optimized ({}): {} tasks",
-            passes.join(", "),
-            optimized.len()
-        );
+        let _ = writeln!(out, "optimized ({}): {} tasks", passes.join(", "), optimized.len());
         out.push_str(&indent(&optimized.to_string()));
         out
     }

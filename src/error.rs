@@ -68,10 +68,7 @@ impl fmt::Display for Error {
             Error::Task { key, source } => write!(f, "task {key} failed: {source}"),
             Error::Io(err) => write!(f, "i/o error: {err}"),
             Error::Remote(msg) => write!(f, "cannot run remotely: {msg}"),
-            Error::Internal(msg) => write!(
-                f,
-                "internal error (a bug in drask, please report it): {msg}"
-            ),
+            Error::Internal(msg) => write!(f, "internal error (a bug in drask, please report it): {msg}"),
         }
     }
 }

@@ -49,3 +49,8 @@ pub use error::{BoxError, Error, PanicError, Result};
 
 #[doc(hidden)]
 pub use inventory as __inventory;
+
+/// The README's code blocks, run as doctests so they stay true.
+#[cfg(all(doctest, feature = "progress"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -60,12 +60,7 @@ pub struct EncodedValue {
 
 fn factories() -> &'static HashMap<&'static str, &'static OpFactory> {
     static MAP: OnceLock<HashMap<&'static str, &'static OpFactory>> = OnceLock::new();
-    MAP.get_or_init(|| {
-        inventory::iter::<OpFactory>
-            .into_iter()
-            .map(|f| (f.name, f))
-            .collect()
-    })
+    MAP.get_or_init(|| inventory::iter::<OpFactory>.into_iter().map(|f| (f.name, f)).collect())
 }
 
 fn codecs_by_id() -> &'static HashMap<TypeId, &'static ValueCodec> {
@@ -98,14 +93,10 @@ pub fn is_registered(name: &str) -> bool {
 /// # Errors
 /// [`Error::Remote`] if no factory has the spec's name or the factory rejects the parameters.
 pub fn build_op(spec: &OpSpec) -> Result<Arc<dyn Op>> {
-    let factory = factories().get(spec.name.as_str()).ok_or_else(|| {
-        Error::Remote(format!(
-            "no op is registered under the name `{}`",
-            spec.name
-        ))
-    })?;
-    (factory.build)(&spec.params)
-        .map_err(|e| Error::Remote(format!("cannot rebuild op `{}`: {e}", spec.name)))
+    let factory = factories()
+        .get(spec.name.as_str())
+        .ok_or_else(|| Error::Remote(format!("no op is registered under the name `{}`", spec.name)))?;
+    (factory.build)(&spec.params).map_err(|e| Error::Remote(format!("cannot rebuild op `{}`: {e}", spec.name)))
 }
 
 /// Encodes a value with the codec registered for its type.
@@ -114,13 +105,9 @@ pub fn build_op(spec: &OpSpec) -> Result<Arc<dyn Op>> {
 /// [`Error::Remote`] if its type has no codec, or the codec fails.
 pub fn encode_value(value: &Value) -> Result<EncodedValue> {
     let codec = codecs_by_id().get(&(**value).type_id()).ok_or_else(|| {
-        Error::Remote(
-            "a value's type has no codec; register one with drask::register_codec!(Type)"
-                .to_string(),
-        )
+        Error::Remote("a value's type has no codec; register one with drask::register_codec!(Type)".to_string())
     })?;
-    let bytes = (codec.encode)(value)
-        .map_err(|e| Error::Remote(format!("encoding {}: {e}", (codec.type_name)())))?;
+    let bytes = (codec.encode)(value).map_err(|e| Error::Remote(format!("encoding {}: {e}", (codec.type_name)())))?;
     Ok(EncodedValue {
         type_name: (codec.type_name)().to_string(),
         bytes,
@@ -135,8 +122,7 @@ pub fn decode_value(encoded: &EncodedValue) -> Result<Value> {
     let codec = codecs_by_name()
         .get(encoded.type_name.as_str())
         .ok_or_else(|| Error::Remote(format!("no codec for type {}", encoded.type_name)))?;
-    (codec.decode)(&encoded.bytes)
-        .map_err(|e| Error::Remote(format!("decoding {}: {e}", encoded.type_name)))
+    (codec.decode)(&encoded.bytes).map_err(|e| Error::Remote(format!("decoding {}: {e}", encoded.type_name)))
 }
 
 /// The spec of a literal holding `value`, if its type has a codec.
@@ -168,9 +154,7 @@ pub fn encode_serde<T: Serialize + Any>(value: &Value) -> Result<Vec<u8>, BoxErr
 }
 
 #[doc(hidden)]
-pub fn decode_serde<T: for<'de> Deserialize<'de> + Any + Send + Sync>(
-    bytes: &[u8],
-) -> Result<Value, BoxError> {
+pub fn decode_serde<T: for<'de> Deserialize<'de> + Any + Send + Sync>(bytes: &[u8]) -> Result<Value, BoxError> {
     Ok(Arc::new(postcard::from_bytes::<T>(bytes)?))
 }
 
@@ -308,12 +292,8 @@ impl GraphSpec {
                 .iter()
                 .map(|&a| {
                     let ok = (a as usize) < graph.len();
-                    ok.then(|| TaskId::from_index(a as usize)).ok_or_else(|| {
-                        Error::Remote(format!(
-                            "task {} reads a task that is not before it",
-                            task.name
-                        ))
-                    })
+                    ok.then(|| TaskId::from_index(a as usize))
+                        .ok_or_else(|| Error::Remote(format!("task {} reads a task that is not before it", task.name)))
                 })
                 .collect::<Result<_>>()?;
             graph.add_task(Key::new(task.name.as_str(), task.index.clone()), op, &args)?;

@@ -24,9 +24,7 @@ pub trait ArgFn<Args>: Send + Sync + 'static {
 }
 
 pub(crate) fn downcast<'v, T: Any>(inputs: &'v [Value], i: usize) -> Result<&'v T, BoxError> {
-    let value = inputs
-        .get(i)
-        .ok_or_else(|| format!("argument {i} is missing"))?;
+    let value = inputs.get(i).ok_or_else(|| format!("argument {i} is missing"))?;
     value
         .downcast_ref::<T>()
         .ok_or_else(|| format!("argument {i} is not a {}", type_name::<T>()).into())
@@ -198,10 +196,7 @@ macro_rules! register_fn {
 #[macro_export]
 macro_rules! registered {
     ($f:ident) => {
-        $crate::delayed::delayed($f).registered(
-            stringify!($f),
-            concat!(module_path!(), "::", stringify!($f)),
-        )
+        $crate::delayed::delayed($f).registered(stringify!($f), concat!(module_path!(), "::", stringify!($f)))
     };
 }
 

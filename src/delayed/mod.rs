@@ -63,10 +63,7 @@ impl<T> fmt::Debug for Delayed<T> {
 impl<T> Delayed<T> {
     /// A delayed value computed by a node whose single key is `(node.name())`.
     pub(crate) fn from_node(node: Arc<Node>) -> Delayed<T> {
-        Delayed {
-            node,
-            _t: PhantomData,
-        }
+        Delayed { node, _t: PhantomData }
     }
 }
 
@@ -82,11 +79,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
                 .finish(),
             Err(_) => unique_token("literal"),
         };
-        Delayed::from_node(Node::new(
-            name.into(),
-            vec![],
-            Box::new(SingleTask(Arc::new(literal))),
-        ))
+        Delayed::from_node(Node::new(name.into(), vec![], Box::new(SingleTask(Arc::new(literal)))))
     }
 
     /// The high-level node behind this value.
@@ -143,9 +136,9 @@ impl<T: Clone + Send + Sync + 'static> Collection for Delayed<T> {
         let value = values
             .next()
             .ok_or_else(|| Error::Internal(format!("no value for {}", self.key())))?;
-        let value = value.downcast::<T>().map_err(|_| {
-            Error::Internal(format!("{} is not a {}", self.key(), type_name::<T>()))
-        })?;
+        let value = value
+            .downcast::<T>()
+            .map_err(|_| Error::Internal(format!("{} is not a {}", self.key(), type_name::<T>())))?;
         Ok(Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone()))
     }
 }
@@ -182,11 +175,7 @@ impl Layer for SingleTask {
     }
 
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
-        let args: Vec<Key> = node
-            .inputs()
-            .iter()
-            .map(|n| Key::single(n.name().clone()))
-            .collect();
+        let args: Vec<Key> = node.inputs().iter().map(|n| Key::single(n.name().clone())).collect();
         out.add(Key::single(node.name().clone()), self.0.clone(), &args)?;
         Ok(())
     }
@@ -411,16 +400,8 @@ impl<F> DelayedFn<F> {
                 }
             }
         }
-        let name = if pure {
-            token.finish()
-        } else {
-            unique_token(op.name())
-        };
-        let op: Arc<dyn Op> = if all_inputs {
-            op
-        } else {
-            Arc::new(Bind::new(op, slots))
-        };
+        let name = if pure { token.finish() } else { unique_token(op.name()) };
+        let op: Arc<dyn Op> = if all_inputs { op } else { Arc::new(Bind::new(op, slots)) };
         Delayed::from_node(Node::new(name.into(), inputs, Box::new(SingleTask(op))))
     }
 }

@@ -30,11 +30,9 @@ impl ProgressBar {
     pub fn new() -> ProgressBar {
         let bar = indicatif::ProgressBar::hidden();
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "[{elapsed_precise}] {bar:40} {pos}/{len} tasks {msg}",
-            )
-            .expect("the template is valid")
-            .progress_chars("##-"),
+            indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:40} {pos}/{len} tasks {msg}")
+                .expect("the template is valid")
+                .progress_chars("##-"),
         );
         ProgressBar { bar }
     }
@@ -49,8 +47,7 @@ impl Callback for ProgressBar {
     fn on_compute_start(&self, tasks: usize) {
         self.bar.set_length(tasks as u64);
         self.bar.set_position(0);
-        self.bar
-            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     }
 
     fn on_task_finish(&self, _key: &Key, _worker: usize, _error: Option<&Error>) {

@@ -35,26 +35,15 @@ impl Graph {
     /// assert!(dot.contains("add"));
     /// ```
     pub fn to_dot(&self) -> String {
-        let mut dot = String::from(
-            "digraph drask {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n",
-        );
+        let mut dot = String::from("digraph drask {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n");
         for id in self.ids() {
             let task = self.task(id);
-            let label = format!(
-                "{}\\n{}",
-                escape(&task.key.to_string()),
-                escape(task.op.name())
-            );
+            let label = format!("{}\\n{}", escape(&task.key.to_string()), escape(task.op.name()));
             let _ = writeln!(dot, "  t{} [label=\"{label}\"];", id.index());
             let args = self.args(id);
             for (position, arg) in args.iter().enumerate() {
                 if args.len() > 1 {
-                    let _ = writeln!(
-                        dot,
-                        "  t{} -> t{} [label=\"{position}\"];",
-                        arg.index(),
-                        id.index()
-                    );
+                    let _ = writeln!(dot, "  t{} -> t{} [label=\"{position}\"];", arg.index(), id.index());
                 } else {
                     let _ = writeln!(dot, "  t{} -> t{};", arg.index(), id.index());
                 }

@@ -49,9 +49,7 @@ impl Key {
     /// The name without its token: `"inc"` for `"inc-3f2a…"`.
     pub fn prefix(&self) -> &str {
         match self.name.rfind('-') {
-            Some(dash) if self.name[dash + 1..].chars().all(|c| c.is_ascii_hexdigit()) => {
-                &self.name[..dash]
-            }
+            Some(dash) if self.name[dash + 1..].chars().all(|c| c.is_ascii_hexdigit()) => &self.name[..dash],
             _ => &self.name,
         }
     }

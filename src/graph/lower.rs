@@ -22,11 +22,9 @@ impl Lowering<'_> {
         let ids = args
             .iter()
             .map(|k| {
-                self.graph.id(k).ok_or_else(|| {
-                    Error::Internal(format!(
-                        "task {key} reads {k}, which was not lowered before it"
-                    ))
-                })
+                self.graph
+                    .id(k)
+                    .ok_or_else(|| Error::Internal(format!("task {key} reads {k}, which was not lowered before it")))
             })
             .collect::<Result<Vec<_>>>()?;
         self.graph.add_task(key, op, &ids)

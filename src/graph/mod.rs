@@ -91,12 +91,7 @@ impl Graph {
     ///
     /// # Errors
     /// [`Error::Internal`] if an argument id is not in this graph.
-    pub fn add_task(
-        &mut self,
-        key: Key,
-        op: std::sync::Arc<dyn Op>,
-        args: &[TaskId],
-    ) -> Result<TaskId> {
+    pub fn add_task(&mut self, key: Key, op: std::sync::Arc<dyn Op>, args: &[TaskId]) -> Result<TaskId> {
         if let Some(&id) = self.ids.get(&key) {
             return Ok(id);
         }
@@ -105,14 +100,7 @@ impl Graph {
                 "task {key} names argument {bad:?}, which is not in the graph"
             )));
         }
-        let id = TaskId(
-            self.dag
-                .add_node(Task {
-                    key: key.clone(),
-                    op,
-                })
-                .index() as u32,
-        );
+        let id = TaskId(self.dag.add_node(Task { key: key.clone(), op }).index() as u32);
         for (position, arg) in args.iter().enumerate() {
             self.dag.add_edge(arg.node(), id.node(), position as u32);
         }
@@ -187,9 +175,7 @@ impl Graph {
 
     /// How many argument slots use `id`.
     pub fn use_count(&self, id: TaskId) -> usize {
-        self.dag
-            .edges_directed(id.node(), Direction::Outgoing)
-            .count()
+        self.dag.edges_directed(id.node(), Direction::Outgoing).count()
     }
 
     /// Checks the invariants in the module doc: ids are topological, keys unique and indexed.
@@ -215,10 +201,7 @@ impl Graph {
         }
         for id in self.ids() {
             if self.id(&self.task(id).key) != Some(id) {
-                return Err(Error::Internal(format!(
-                    "key {} is indexed wrongly",
-                    self.task(id).key
-                )));
+                return Err(Error::Internal(format!("key {} is indexed wrongly", self.task(id).key)));
             }
         }
         Ok(())

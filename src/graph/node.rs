@@ -52,11 +52,7 @@ pub struct Node {
 impl Node {
     /// A node named `name` (its keys' name) reading `inputs`.
     pub fn new(name: Arc<str>, inputs: Vec<Arc<Node>>, layer: Box<dyn Layer>) -> Arc<Node> {
-        Arc::new(Node {
-            name,
-            inputs,
-            layer,
-        })
+        Arc::new(Node { name, inputs, layer })
     }
 
     /// The name of this node's keys, e.g. `"inc-3f2a07b1c9d4e5f6"`.
@@ -86,11 +82,7 @@ impl fmt::Debug for Node {
             .field("name", &self.name)
             .field(
                 "inputs",
-                &self
-                    .inputs
-                    .iter()
-                    .map(|n| n.name.clone())
-                    .collect::<Vec<_>>(),
+                &self.inputs.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
             )
             .field("layer", &self.layer)
             .finish()

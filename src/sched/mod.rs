@@ -50,12 +50,7 @@ pub trait Executor: fmt::Debug + Send + Sync {
     ///
     /// # Complexity
     /// O(tasks + edges) bookkeeping, about 60 bytes per task plus 8 per edge.
-    fn execute(
-        &self,
-        graph: &Graph,
-        outputs: &[Key],
-        callbacks: &[Arc<dyn Callback>],
-    ) -> Result<Vec<Value>>;
+    fn execute(&self, graph: &Graph, outputs: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Value>>;
 }
 
 /// The executor `compute()` uses when none is given: [`Threaded`] on rayon's global pool, so a

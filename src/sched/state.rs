@@ -91,8 +91,7 @@ impl Plan {
                 stack.pop();
                 plan_index[task.index()] = tasks.len() as u32;
                 tasks.push(task);
-                args.items
-                    .extend(task_args.iter().map(|a| plan_index[a.index()]));
+                args.items.extend(task_args.iter().map(|a| plan_index[a.index()]));
                 args.offsets.push(args.items.len() as u32);
             }
         }
@@ -113,10 +112,7 @@ impl Plan {
                 fill[a as usize] += 1;
             }
         }
-        let dependents = Lists {
-            offsets: counts,
-            items,
-        };
+        let dependents = Lists { offsets: counts, items };
         let roots = (0..n as u32).filter(|&t| args.get(t).is_empty()).collect();
         let outputs: Vec<u32> = output_ids.iter().map(|o| plan_index[o.index()]).collect();
         let mut is_output = vec![false; n];
@@ -179,19 +175,13 @@ impl std::fmt::Debug for RunState<'_> {
 }
 
 impl<'a> RunState<'a> {
-    pub(crate) fn new(
-        graph: &'a Graph,
-        plan: &'a Plan,
-        callbacks: &'a [Arc<dyn Callback>],
-    ) -> RunState<'a> {
+    pub(crate) fn new(graph: &'a Graph, plan: &'a Plan, callbacks: &'a [Arc<dyn Callback>]) -> RunState<'a> {
         let n = plan.len() as u32;
         RunState {
             graph,
             plan,
             callbacks,
-            waiting: (0..n)
-                .map(|t| AtomicU32::new(plan.args.get(t).len() as u32))
-                .collect(),
+            waiting: (0..n).map(|t| AtomicU32::new(plan.args.get(t).len() as u32)).collect(),
             unread: (0..n)
                 .map(|t| AtomicU32::new(plan.dependents.get(t).len() as u32))
                 .collect(),
@@ -228,17 +218,18 @@ impl<'a> RunState<'a> {
     /// op and turns an error or a panic into an [`Error::Task`] naming the key.
     pub(crate) fn run(&self, t: u32, worker: usize) -> Result<Value> {
         let task = self.graph.task(self.plan.task(t));
-        let inputs: Vec<Value> =
-            self.plan
-                .args
-                .get(t)
-                .iter()
-                .map(|&a| {
-                    self.results[a as usize].lock().clone().ok_or_else(|| {
-                        Error::Internal(format!("{} ran before its argument", task.key))
-                    })
-                })
-                .collect::<Result<_>>()?;
+        let inputs: Vec<Value> = self
+            .plan
+            .args
+            .get(t)
+            .iter()
+            .map(|&a| {
+                self.results[a as usize]
+                    .lock()
+                    .clone()
+                    .ok_or_else(|| Error::Internal(format!("{} ran before its argument", task.key)))
+            })
+            .collect::<Result<_>>()?;
         for cb in self.callbacks {
             cb.on_task_start(&task.key, worker);
         }
@@ -262,9 +253,7 @@ impl<'a> RunState<'a> {
     /// order) to `ready`.
     pub(crate) fn finish(&self, t: u32, value: Value, mut ready: impl FnMut(u32)) {
         for &a in self.plan.args.get(t) {
-            if self.unread[a as usize].fetch_sub(1, Ordering::AcqRel) == 1
-                && !self.plan.is_output[a as usize]
-            {
+            if self.unread[a as usize].fetch_sub(1, Ordering::AcqRel) == 1 && !self.plan.is_output[a as usize] {
                 self.results[a as usize].lock().take();
             }
         }
@@ -319,8 +308,7 @@ mod tests {
     use crate::graph::Literal;
 
     fn lit(g: &mut Graph, name: &str, v: i64) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(Literal::new(v)), &[])
-            .unwrap()
+        g.add_task(Key::single(name), Arc::new(Literal::new(v)), &[]).unwrap()
     }
 
     fn add(g: &mut Graph, name: &str, a: TaskId, b: TaskId) -> TaskId {
@@ -410,9 +398,7 @@ mod tests {
     fn tree_reduction_holds_few_values_at_once() {
         // 64 leaves reduced pairwise: depth-first order keeps at most ~log2(64) + 1 values alive.
         let mut g = Graph::new();
-        let mut level: Vec<TaskId> = (0..64)
-            .map(|i| lit(&mut g, &format!("leaf{i}"), i))
-            .collect();
+        let mut level: Vec<TaskId> = (0..64).map(|i| lit(&mut g, &format!("leaf{i}"), i)).collect();
         let mut n = 0;
         while level.len() > 1 {
             level = level
@@ -476,11 +462,6 @@ mod tests {
         let plan = Plan::new(&g, &[Key::single("c")]).unwrap();
         let state = RunState::new(&g, &plan, &[]);
         assert_eq!(drive(&state), [0, 1, 2]);
-        assert_eq!(
-            *state.into_outputs().unwrap()[0]
-                .downcast_ref::<i64>()
-                .unwrap(),
-            3
-        );
+        assert_eq!(*state.into_outputs().unwrap()[0].downcast_ref::<i64>().unwrap(), 3);
     }
 }

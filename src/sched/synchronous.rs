@@ -28,12 +28,7 @@ impl Executor for Synchronous {
         "synchronous"
     }
 
-    fn execute(
-        &self,
-        graph: &Graph,
-        outputs: &[Key],
-        callbacks: &[Arc<dyn Callback>],
-    ) -> Result<Vec<Value>> {
+    fn execute(&self, graph: &Graph, outputs: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Value>> {
         let plan = Plan::new(graph, outputs)?;
         let state = RunState::new(graph, &plan, callbacks);
         let mut ready: Vec<u32> = Vec::new();

@@ -71,12 +71,7 @@ impl Executor for Threaded {
         "threaded"
     }
 
-    fn execute(
-        &self,
-        graph: &Graph,
-        outputs: &[Key],
-        callbacks: &[Arc<dyn Callback>],
-    ) -> Result<Vec<Value>> {
+    fn execute(&self, graph: &Graph, outputs: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Value>> {
         let plan = Plan::new(graph, outputs)?;
         let state = RunState::new(graph, &plan, callbacks);
         let run = Run {

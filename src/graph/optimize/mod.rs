@@ -32,18 +32,12 @@ pub struct Transformed<T> {
 impl<T> Transformed<T> {
     /// A changed value.
     pub fn yes(value: T) -> Self {
-        Transformed {
-            value,
-            changed: true,
-        }
+        Transformed { value, changed: true }
     }
 
     /// An unchanged value.
     pub fn no(value: T) -> Self {
-        Transformed {
-            value,
-            changed: false,
-        }
+        Transformed { value, changed: false }
     }
 }
 

@@ -1,0 +1,89 @@
+//! Per-task overhead of the executors on wide, deep and tree graphs of no-op-sized tasks.
+//! Throughput is reported in tasks, so criterion prints tasks per second; the serial loop that
+//! does the same arithmetic runs beside them as the floor.
+//!
+//! `cargo bench --bench sched`
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use drask::Collection;
+use drask::graph::Graph;
+use drask::prelude::*;
+use drask::sched::{Executor, Synchronous, Threaded};
+
+fn inc(x: &u64) -> u64 {
+    x + 1
+}
+
+fn add(a: &u64, b: &u64) -> u64 {
+    a + b
+}
+
+/// `n` independent incs gathered by one collect.
+fn wide(n: u64) -> Delayed<Vec<u64>> {
+    Delayed::collect((0..n).map(|i| delayed(inc).call((i,))))
+}
+
+/// A chain of `n` incs.
+fn deep(n: u64) -> Delayed<u64> {
+    let mut x = delayed(inc).call((0_u64,));
+    for _ in 1..n {
+        x = delayed(inc).call((&x,));
+    }
+    x
+}
+
+/// `n` incs reduced pairwise.
+fn tree(n: u64) -> Delayed<u64> {
+    let mut level: Vec<Delayed<u64>> = (0..n).map(|i| delayed(inc).call((i,))).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| if p.len() == 2 { delayed(add).call((&p[0], &p[1])) } else { p[0].clone() })
+            .collect();
+    }
+    level.pop().unwrap()
+}
+
+fn bench_shape<C: Collection>(c: &mut Criterion, shape: &str, n: u64, build: impl Fn(u64) -> C) {
+    let collection = build(n);
+    let keys = collection.keys();
+    // Unoptimized, so the executors see every task (fuse would make a chain one task).
+    let graph: Graph = collection.graph(false).unwrap();
+    let mut group = c.benchmark_group(format!("execute/{shape}"));
+    group.throughput(Throughput::Elements(graph.len() as u64));
+    group.sample_size(20);
+    let executors: Vec<Box<dyn Executor>> = vec![Box::new(Synchronous), Box::new(Threaded::new())];
+    for executor in &executors {
+        group.bench_with_input(BenchmarkId::new(executor.name(), graph.len()), &graph, |b, g| {
+            b.iter(|| black_box(executor.execute(g, &keys, &[]).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+fn serial_baseline(c: &mut Criterion) {
+    let n = 100_000_u64;
+    let mut group = c.benchmark_group("execute/serial-loop");
+    group.throughput(Throughput::Elements(2 * n - 1));
+    group.bench_function("tree-arithmetic", |b| b.iter(|| black_box((0..black_box(n)).map(|i| i + 1).sum::<u64>())));
+    group.finish();
+}
+
+fn executors(c: &mut Criterion) {
+    bench_shape(c, "wide", 100_000, wide);
+    bench_shape(c, "deep", 100_000, deep);
+    bench_shape(c, "tree", 100_000, tree);
+    serial_baseline(c);
+    // As a user sees it: build, lower, optimize and run.
+    let mut group = c.benchmark_group("compute/tree");
+    group.throughput(Throughput::Elements(2 * 100_000 - 1));
+    group.sample_size(10);
+    group.bench_function("threaded-end-to-end", |b| b.iter(|| black_box(tree(100_000).compute().unwrap())));
+    group.finish();
+}
+
+criterion_group!(benches, executors);
+criterion_main!(benches);
+

@@ -1,0 +1,99 @@
+//! Per-task overhead of each executor: a tree reduction over N `inc` tasks (2N - 1 tasks in all),
+//! timed as a user experiences it (building the graph, optimizing, running).
+//!
+//! ```text
+//! cargo run --release --example overhead -- --tasks 100000
+//! ```
+//! Prints one JSON line per executor:
+//! `{"executor": "...", "tasks": T, "seconds": S, "us_per_task": U, "result": R}`,
+//! and a breakdown (build / lower+optimize / run, bookkeeping bytes per task) on standard error.
+
+use std::time::Instant;
+
+use drask::prelude::*;
+use drask::sched::{Executor, Synchronous, Threaded};
+
+fn inc(x: &u64) -> u64 {
+    x + 1
+}
+
+fn add(a: &u64, b: &u64) -> u64 {
+    a + b
+}
+
+/// Builds the tree: N incs, then pairwise sums until one value is left.
+fn tree(n: u64) -> Delayed<u64> {
+    let mut level: Vec<Delayed<u64>> = (0..n).map(|i| delayed(inc).call((i,))).collect();
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut pairs = level.chunks_exact(2);
+        for pair in &mut pairs {
+            next.push(delayed(add).call((&pair[0], &pair[1])));
+        }
+        next.extend(pairs.remainder().iter().cloned());
+        level = next;
+    }
+    level.pop().expect("at least one task")
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut tasks: u64 = 100_000;
+    let mut repeat = 3;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tasks" => tasks = args.next().ok_or("--tasks needs a number")?.parse()?,
+            "--repeat" => repeat = args.next().ok_or("--repeat needs a number")?.parse()?,
+            other => return Err(format!("unknown argument {other}; usage: overhead [--tasks N] [--repeat K]").into()),
+        }
+    }
+    if tasks == 0 {
+        return Err("--tasks must be at least 1".into());
+    }
+    let expected: u64 = (1..=tasks).sum();
+    let executors: Vec<Box<dyn Executor>> = vec![Box::new(Synchronous), Box::new(Threaded::new())];
+    for executor in executors {
+        let mut best = f64::INFINITY;
+        let mut result = 0;
+        let mut total_tasks = 0;
+        for _ in 0..repeat {
+            let start = Instant::now();
+            let root = tree(tasks);
+            let built = start.elapsed().as_secs_f64();
+            let graph = root.graph(true)?;
+            let optimized = start.elapsed().as_secs_f64();
+            total_tasks = graph.len();
+            let bookkeeping = drask::sched::bookkeeping_bytes(&graph, &root.keys())?;
+            let values = executor.execute(&graph, &root.keys(), &[])?;
+            let ran = start.elapsed().as_secs_f64();
+            drop(graph);
+            drop(root);
+            let seconds = start.elapsed().as_secs_f64();
+            result = *values[0].downcast_ref::<u64>().ok_or("result is not a u64")?;
+            eprintln!(
+                "{}: build {:.3}s, lower+optimize {:.3}s, run {:.3}s, drop {:.3}s, bookkeeping {} bytes/task",
+                executor.name(),
+                built,
+                optimized - built,
+                ran - optimized,
+                seconds - ran,
+                bookkeeping / total_tasks
+            );
+            best = best.min(seconds);
+        }
+        if result != expected {
+            return Err(format!("{} computed {result}, expected {expected}", executor.name()).into());
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "executor": executor.name(),
+                "tasks": total_tasks,
+                "seconds": best,
+                "us_per_task": best * 1e6 / total_tasks as f64,
+                "result": result,
+            })
+        );
+    }
+    Ok(())
+}
