@@ -24,7 +24,13 @@ fn tree(n: u64) -> Delayed<u64> {
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|p| if p.len() == 2 { delayed(add).call((&p[0], &p[1])) } else { p[0].clone() })
+            .map(|p| {
+                if p.len() == 2 {
+                    delayed(add).call((&p[0], &p[1]))
+                } else {
+                    p[0].clone()
+                }
+            })
             .collect();
     }
     level.pop().unwrap()
@@ -36,7 +42,9 @@ fn graph_costs(c: &mut Criterion) {
         let mut group = c.benchmark_group("graph");
         group.throughput(Throughput::Elements(tasks));
         group.sample_size(10);
-        group.bench_with_input(BenchmarkId::new("build", tasks), &leaves, |b, &n| b.iter(|| black_box(tree(n))));
+        group.bench_with_input(BenchmarkId::new("build", tasks), &leaves, |b, &n| {
+            b.iter(|| black_box(tree(n)))
+        });
         let root = tree(leaves);
         group.bench_with_input(BenchmarkId::new("lower", tasks), &root, |b, r| {
             b.iter(|| black_box(r.graph(false).unwrap()))

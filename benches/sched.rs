@@ -40,7 +40,13 @@ fn tree(n: u64) -> Delayed<u64> {
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|p| if p.len() == 2 { delayed(add).call((&p[0], &p[1])) } else { p[0].clone() })
+            .map(|p| {
+                if p.len() == 2 {
+                    delayed(add).call((&p[0], &p[1]))
+                } else {
+                    p[0].clone()
+                }
+            })
             .collect();
     }
     level.pop().unwrap()
@@ -67,7 +73,9 @@ fn serial_baseline(c: &mut Criterion) {
     let n = 100_000_u64;
     let mut group = c.benchmark_group("execute/serial-loop");
     group.throughput(Throughput::Elements(2 * n - 1));
-    group.bench_function("tree-arithmetic", |b| b.iter(|| black_box((0..black_box(n)).map(|i| i + 1).sum::<u64>())));
+    group.bench_function("tree-arithmetic", |b| {
+        b.iter(|| black_box((0..black_box(n)).map(|i| i + 1).sum::<u64>()))
+    });
     group.finish();
 }
 
@@ -80,10 +88,11 @@ fn executors(c: &mut Criterion) {
     let mut group = c.benchmark_group("compute/tree");
     group.throughput(Throughput::Elements(2 * 100_000 - 1));
     group.sample_size(10);
-    group.bench_function("threaded-end-to-end", |b| b.iter(|| black_box(tree(100_000).compute().unwrap())));
+    group.bench_function("threaded-end-to-end", |b| {
+        b.iter(|| black_box(tree(100_000).compute().unwrap()))
+    });
     group.finish();
 }
 
 criterion_group!(benches, executors);
 criterion_main!(benches);
-

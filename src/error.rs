@@ -113,3 +113,29 @@ impl fmt::Display for PanicError {
 }
 
 impl std::error::Error for PanicError {}
+
+/// A step of a fused task failed: carries the key the step had before fusion, so the error a
+/// user sees names the same task with and without optimization.
+#[derive(Debug)]
+pub(crate) struct StepFailed {
+    pub(crate) key: Key,
+    pub(crate) source: BoxError,
+}
+
+impl StepFailed {
+    pub(crate) fn new(key: Key, source: BoxError) -> StepFailed {
+        StepFailed { key, source }
+    }
+}
+
+impl fmt::Display for StepFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {} failed: {}", self.key, self.source)
+    }
+}
+
+impl std::error::Error for StepFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}

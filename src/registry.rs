@@ -36,6 +36,9 @@ pub struct ValueCodec {
     pub encode: fn(&Value) -> Result<Vec<u8>, BoxError>,
     /// Decodes bytes made by `encode`.
     pub decode: fn(&[u8]) -> Result<Value, BoxError>,
+    /// The op that gathers values of this type into a `Vec` (what `Delayed::collect` runs), so
+    /// that a worker can rebuild it from the type's name alone.
+    pub collect: fn() -> Arc<dyn Op>,
 }
 
 inventory::collect!(ValueCodec);
@@ -125,10 +128,26 @@ pub fn decode_value(encoded: &EncodedValue) -> Result<Value> {
     (codec.decode)(&encoded.bytes).map_err(|e| Error::Remote(format!("decoding {}: {e}", encoded.type_name)))
 }
 
+/// Whether values of type `T` have a codec.
+pub fn has_codec<T: Any>() -> bool {
+    codecs_by_id().contains_key(&TypeId::of::<T>())
+}
+
 /// The spec of a literal holding `value`, if its type has a codec.
 pub(crate) fn literal_spec(value: &Value) -> Option<OpSpec> {
     let encoded = encode_value(value).ok()?;
     Some(OpSpec::new("literal", serde_json::to_value(encoded).ok()?))
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "collect",
+        build: |params| {
+            let type_name = params["type"].as_str().ok_or("collect needs a \"type\"")?;
+            let codec = codecs_by_name().get(type_name).ok_or_else(|| format!("no codec for type {type_name}"))?;
+            Ok((codec.collect)())
+        },
+    }
 }
 
 inventory::submit! {
@@ -159,12 +178,13 @@ pub fn decode_serde<T: for<'de> Deserialize<'de> + Any + Send + Sync>(bytes: &[u
 }
 
 /// Registers a serde codec for a type, so its values can cross a process boundary (as literal
-/// arguments, or as results moved between workers).
+/// arguments, or as results moved between workers). The type must be `Serialize`,
+/// `Deserialize` and `Clone` (the codec also rebuilds `Delayed::collect` of the type remotely).
 ///
 /// # Examples
 /// ```
 /// use std::sync::Arc;
-/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 /// struct Point { x: f64, y: f64 }
 /// drask::register_codec!(Point);
 ///
@@ -182,6 +202,7 @@ macro_rules! register_codec {
                     type_id: ::std::any::TypeId::of::<$ty>,
                     encode: $crate::registry::encode_serde::<$ty>,
                     decode: $crate::registry::decode_serde::<$ty>,
+                    collect: $crate::delayed::collect_op::<$ty>,
                 }
             }
         )+
@@ -260,10 +281,11 @@ impl GraphSpec {
                 let task = graph.task(id);
                 let op = task.op.spec().ok_or_else(|| {
                     Error::Remote(format!(
-                        "task {} runs `{}`, which has no op spec: a closure cannot be sent to another \
-                         process. Write it as a `fn`, register it with `drask::register_fn!(name(ArgTypes..) -> Ret)` \
-                         and build with `drask::registered!(name)`; literal arguments need a codec \
-                         (`drask::register_codec!(Type)`)",
+                        "task {} runs `{}`, which has no op spec, so another process cannot rebuild it. \
+                         A closure cannot be sent: write it as a `fn`, register it with \
+                         `drask::register_fn!(name)` (or `register_fn!(try name)` for a function returning \
+                         `Result`) and build calls with `drask::registered!(name)`. Plain-value arguments, \
+                         literals and collected lists need a codec for their type: `drask::register_codec!(Type)`",
                         task.key,
                         task.op.name()
                     ))
@@ -299,5 +321,69 @@ impl GraphSpec {
             graph.add_task(Key::new(task.name.as_str(), task.index.clone()), op, &args)?;
         }
         Ok(graph)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Any + Send + Sync + PartialEq + std::fmt::Debug + Clone>(value: T) {
+        let encoded = encode_value(&(Arc::new(value.clone()) as Value)).unwrap();
+        assert_eq!(encoded.type_name, std::any::type_name::<T>());
+        let back = decode_value(&encoded).unwrap();
+        assert_eq!(back.downcast_ref::<T>(), Some(&value));
+    }
+
+    #[test]
+    fn built_in_codecs_round_trip() {
+        round_trip(-7_i64);
+        round_trip(u64::MAX);
+        round_trip(f64::MIN_POSITIVE);
+        round_trip(-0.0_f32);
+        round_trip(true);
+        round_trip("naïve ✓".to_string());
+        round_trip(vec![1.5_f64, f64::INFINITY, -2.0]);
+        round_trip(vec!["a".to_string(), String::new()]);
+        round_trip(Some(3_i64));
+        round_trip((4_usize, 0.5_f64));
+        round_trip(());
+    }
+
+    #[test]
+    fn nan_survives_bit_for_bit() {
+        let encoded = encode_value(&(Arc::new(f64::NAN) as Value)).unwrap();
+        assert!(decode_value(&encoded).unwrap().downcast_ref::<f64>().unwrap().is_nan());
+    }
+
+    #[test]
+    fn unknown_types_and_names_are_clear_errors() {
+        struct NoCodec;
+        let err = encode_value(&(Arc::new(NoCodec) as Value)).unwrap_err();
+        assert!(err.to_string().contains("register_codec!"), "{err}");
+        let err = decode_value(&EncodedValue {
+            type_name: "no::Such".into(),
+            bytes: vec![],
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("no::Such"), "{err}");
+        let err = build_op(&OpSpec::new("no-such-op", serde_json::Value::Null)).unwrap_err();
+        assert!(matches!(err, Error::Remote(_)), "{err}");
+        let corrupt = EncodedValue {
+            type_name: std::any::type_name::<String>().into(),
+            bytes: vec![200],
+        };
+        assert!(decode_value(&corrupt).is_err());
+    }
+
+    #[test]
+    fn literal_ops_rebuild_from_their_spec() {
+        let literal = Literal::new(vec![1_i64, 2, 3]);
+        let spec = literal.spec().expect("Vec<i64> has a codec");
+        let rebuilt = build_op(&spec).unwrap();
+        let value = rebuilt.call(&[]).unwrap();
+        assert_eq!(value.downcast_ref::<Vec<i64>>(), Some(&vec![1, 2, 3]));
+        struct Opaque;
+        assert!(Literal::new(Opaque).spec().is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! Ops that call ordinary Rust functions of 0 to 6 arguments, taken by reference.
 
 use std::any::{Any, type_name};
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -99,7 +100,7 @@ impl<T: Send + Sync + 'static, E: Into<BoxError> + 'static> Returns<Result<T, E>
 /// assert_eq!(out.downcast_ref::<i64>(), Some(&3));
 /// ```
 pub struct FnOp<F, Args, Ret = Plain> {
-    name: Arc<str>,
+    name: Cow<'static, str>,
     /// The registry name, for functions registered with `register_fn!`.
     registered: Option<&'static str>,
     f: F,
@@ -108,7 +109,7 @@ pub struct FnOp<F, Args, Ret = Plain> {
 
 impl<F: ArgFn<Args>, Args: 'static> FnOp<F, Args, Plain> {
     /// An op named `name` that calls `f`.
-    pub fn new(name: impl Into<Arc<str>>, f: F) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>, f: F) -> Self {
         FnOp::with_returns(name.into(), None, f)
     }
 
@@ -120,7 +121,7 @@ impl<F: ArgFn<Args>, Args: 'static> FnOp<F, Args, Plain> {
 }
 
 impl<F: ArgFn<Args>, Args: 'static, Ret: Returns<F::Output>> FnOp<F, Args, Ret> {
-    pub(crate) fn with_returns(name: Arc<str>, registered: Option<&'static str>, f: F) -> Self {
+    pub(crate) fn with_returns(name: Cow<'static, str>, registered: Option<&'static str>, f: F) -> Self {
         FnOp {
             name,
             registered,

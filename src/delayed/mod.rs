@@ -17,6 +17,7 @@ mod bind;
 mod fn_op;
 
 use std::any::type_name;
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -110,7 +111,7 @@ impl<T: Clone + Send + Sync + 'static> Delayed<Vec<T>> {
             .iter()
             .fold(Tokenizer::new("collect"), |t, n| t.str(n.name()))
             .finish();
-        let op: Arc<dyn Op> = Arc::new(CollectOp::<T>(PhantomData));
+        let op = collect_op::<T>();
         Delayed::from_node(Node::new(name.into(), inputs, Box::new(SingleTask(op))))
     }
 }
@@ -163,6 +164,17 @@ impl<T: Clone + Send + Sync + 'static> Op for CollectOp<T> {
             .collect::<Result<Vec<T>, _>>()?;
         Ok(Arc::new(items))
     }
+
+    fn spec(&self) -> Option<crate::graph::OpSpec> {
+        crate::registry::has_codec::<T>()
+            .then(|| crate::graph::OpSpec::new("collect", serde_json::json!({ "type": type_name::<T>() })))
+    }
+}
+
+/// The op behind [`Delayed::collect`] for items of type `T`; the registry rebuilds it by type.
+#[doc(hidden)]
+pub fn collect_op<T: Clone + Send + Sync + 'static>() -> Arc<dyn Op> {
+    Arc::new(CollectOp::<T>(PhantomData))
 }
 
 /// A node that lowers to one task: `op` applied to its inputs' single keys.
@@ -315,19 +327,27 @@ impl<F> DelayedFn<F> {
 
     /// The name keys and `explain()` show: the given name, else the function's own name, else
     /// `lambda` for a closure.
-    fn display_name(&self) -> Arc<str> {
+    fn display_name(&self) -> Cow<'static, str> {
         if let Some(name) = &self.name {
-            return name.clone();
+            return Cow::Owned(name.to_string());
         }
         let full = type_name::<F>();
         if full.contains("{{closure}}") {
-            return "lambda".into();
+            return Cow::Borrowed("lambda");
         }
-        full.rsplit("::").next().unwrap_or(full).into()
+        Cow::Borrowed(full.rsplit("::").next().unwrap_or(full))
     }
 
     /// Adds a task that calls the function on `args` (a tuple of plain values and delayed
     /// values) and returns its delayed result.
+    ///
+    /// Functions must be `Send + Sync`, since any worker may run them; one that captures an `Rc`
+    /// does not compile:
+    /// ```compile_fail
+    /// use drask::prelude::*;
+    /// let shared = std::rc::Rc::new(1_i64);
+    /// let y = delayed(move |x: &i64| x + *shared).call((1_i64,));
+    /// ```
     pub fn call<Args, X>(&self, args: X) -> Delayed<F::Output>
     where
         F: ArgFn<Args>,

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "progress")]
 mod progress;
+mod task_stream;
 
 #[cfg(feature = "progress")]
 pub use progress::ProgressBar;
+pub use task_stream::{TaskRecord, TaskStream, TaskStreamSummary};

@@ -98,9 +98,52 @@ impl Hasher for Fnv64 {
     }
 }
 
-/// A `HashMap` hasher for keys: FNV is several times faster than SipHash on short keys, and keys
-/// come from our own code, not from an attacker.
-pub(crate) type FnvBuild = BuildHasherDefault<Fnv64>;
+/// The hasher of our own `HashMap`s of keys and names: the rustc/Firefox "Fx" hash, eight bytes
+/// at a time, several times faster than SipHash on keys. Keys come from our own code, not from
+/// an attacker, so HashDoS resistance buys nothing here.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.add(u64::from_le_bytes(tail));
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+/// Builds [`FxHasher`]s for our `HashMap`s.
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Builds a deterministic token from the parts that identify an operation: its name, its
 /// parameters and the names of its inputs.
@@ -114,39 +157,36 @@ pub(crate) type FnvBuild = BuildHasherDefault<Fnv64>;
 /// assert!(a.starts_with("add-") && a.len() == "add-".len() + 16);
 /// ```
 #[derive(Debug, Clone)]
-pub struct Tokenizer {
-    prefix: String,
+pub struct Tokenizer<'p> {
+    prefix: &'p str,
     hash: Fnv64,
 }
 
-impl Tokenizer {
+impl<'p> Tokenizer<'p> {
     /// Starts a token for an operation named `prefix`.
-    pub fn new(prefix: &str) -> Tokenizer {
+    pub fn new(prefix: &'p str) -> Tokenizer<'p> {
         let mut hash = Fnv64::default();
         hash.write(prefix.as_bytes());
         hash.write(&[0xff]);
-        Tokenizer {
-            prefix: prefix.to_string(),
-            hash,
-        }
+        Tokenizer { prefix, hash }
     }
 
     /// Mixes in a string (length-prefixed, so `("ab", "c")` and `("a", "bc")` differ).
-    pub fn str(mut self, s: &str) -> Tokenizer {
+    pub fn str(mut self, s: &str) -> Tokenizer<'p> {
         self.hash.write_u64(s.len() as u64);
         self.hash.write(s.as_bytes());
         self
     }
 
     /// Mixes in raw bytes (length-prefixed).
-    pub fn bytes(mut self, b: &[u8]) -> Tokenizer {
+    pub fn bytes(mut self, b: &[u8]) -> Tokenizer<'p> {
         self.hash.write_u64(b.len() as u64);
         self.hash.write(b);
         self
     }
 
     /// Mixes in a number.
-    pub fn u64(mut self, n: u64) -> Tokenizer {
+    pub fn u64(mut self, n: u64) -> Tokenizer<'p> {
         self.hash.write_u64(n);
         self
     }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::graph::{FnvBuild, Graph, Key, Node, Op, TaskId};
+use crate::graph::{FxBuild, Graph, Key, Node, Op, TaskId};
 
 /// The graph being built while nodes lower, handed to [`Layer::lower`](crate::graph::Layer::lower).
 #[derive(Debug)]
@@ -42,9 +42,11 @@ impl Lowering<'_> {
 /// # Errors
 /// [`Error::Internal`] if a layer breaks the graph's invariants.
 pub fn lower(roots: &[Arc<Node>]) -> Result<Graph> {
-    let mut graph = Graph::new();
+    let nodes = nodes_in_order(roots);
+    // At least one task per node: reserving up front saves rehashing a million-entry index.
+    let mut graph = Graph::with_capacity(nodes.len(), nodes.len());
     let mut lowering = Lowering { graph: &mut graph };
-    for node in nodes_in_order(roots) {
+    for node in nodes {
         node.layer().lower(&node, &mut lowering)?;
     }
     Ok(graph)
@@ -53,7 +55,7 @@ pub fn lower(roots: &[Arc<Node>]) -> Result<Graph> {
 /// Every node reachable from `roots`, inputs first, each once.
 pub(crate) fn nodes_in_order(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
     let mut order = Vec::new();
-    let mut done: HashSet<Arc<str>, FnvBuild> = HashSet::default();
+    let mut done: HashSet<Arc<str>, FxBuild> = HashSet::default();
     let mut stack: Vec<(&Arc<Node>, usize)> = roots.iter().rev().map(|n| (n, 0)).collect();
     while let Some((node, next_input)) = stack.pop() {
         if next_input == 0 && done.contains(node.name()) {

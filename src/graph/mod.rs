@@ -23,7 +23,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 pub use key::{Fnv64, Key, Tokenizer};
-pub(crate) use key::{FnvBuild, unique_token};
+pub(crate) use key::{FxBuild, unique_token};
 pub(crate) use lower::nodes_in_order;
 pub use lower::{Lowering, lower};
 pub use node::{Layer, Node};
@@ -69,7 +69,7 @@ impl TaskId {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     dag: DiGraph<Task, u32, u32>,
-    ids: HashMap<Key, TaskId, FnvBuild>,
+    ids: HashMap<Key, TaskId, FxBuild>,
 }
 
 impl Graph {
@@ -82,7 +82,7 @@ impl Graph {
     pub fn with_capacity(tasks: usize, edges: usize) -> Graph {
         Graph {
             dag: DiGraph::with_capacity(tasks, edges),
-            ids: HashMap::with_capacity_and_hasher(tasks, FnvBuild::default()),
+            ids: HashMap::with_capacity_and_hasher(tasks, FxBuild::default()),
         }
     }
 
@@ -176,6 +176,18 @@ impl Graph {
     /// How many argument slots use `id`.
     pub fn use_count(&self, id: TaskId) -> usize {
         self.dag.edges_directed(id.node(), Direction::Outgoing).count()
+    }
+
+    /// Every argument edge as `(argument, consumer, position)`, in no particular order, without
+    /// allocating: what the optimizer passes build their adjacency tables from in O(edges).
+    pub(crate) fn arg_edges(&self) -> impl ExactSizeIterator<Item = (TaskId, TaskId, u32)> + '_ {
+        self.dag.raw_edges().iter().map(|e| {
+            (
+                TaskId(e.source().index() as u32),
+                TaskId(e.target().index() as u32),
+                e.weight,
+            )
+        })
     }
 
     /// Checks the invariants in the module doc: ids are topological, keys unique and indexed.

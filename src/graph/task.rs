@@ -61,6 +61,12 @@ pub trait Op: fmt::Debug + Send + Sync {
     fn steps(&self) -> usize {
         1
     }
+
+    /// The op as `Any`, for code that needs its concrete type (the optimizer recognises fused
+    /// ops this way). `None` by default.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
 }
 
 /// A serializable description of an op: its registered name and parameters. A worker running the

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::error::{Error, PanicError, Result};
+use crate::error::{Error, PanicError, Result, StepFailed};
 use crate::graph::{Graph, Key, TaskId, Value};
 use crate::sched::Callback;
 
@@ -235,7 +235,10 @@ impl<'a> RunState<'a> {
         }
         let result = match catch_unwind(AssertUnwindSafe(|| task.op.call(&inputs))) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(source)) => Err(Error::task(task.key.clone(), source)),
+            Ok(Err(source)) => Err(match source.downcast::<StepFailed>() {
+                Ok(step) => Error::task(step.key, step.source),
+                Err(source) => Error::task(task.key.clone(), source),
+            }),
             Err(payload) => Err(Error::task(
                 task.key.clone(),
                 Box::new(PanicError::from_payload(payload)),

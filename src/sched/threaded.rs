@@ -8,7 +8,8 @@ use crate::graph::{Graph, Key, Value};
 use crate::sched::state::{Plan, RunState};
 use crate::sched::{Callback, Executor};
 
-/// Runs tasks on a rayon thread pool: rayon's global pool unless one is given.
+/// Runs tasks on a rayon thread pool: the one given, else the current one (rayon's global pool,
+/// or the pool of the task that calls `compute()` from inside another compute).
 ///
 /// A worker that finishes a task runs one newly ready consumer itself, with no hand-off (so a
 /// chain runs start to end on one thread, while its inputs are hot in cache), and spawns the
@@ -34,7 +35,7 @@ pub struct Threaded {
 }
 
 impl Threaded {
-    /// Runs on rayon's global pool.
+    /// Runs on the current rayon pool: the global one, unless called from inside a pool.
     pub fn new() -> Threaded {
         Threaded { pool: None }
     }

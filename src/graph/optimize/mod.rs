@@ -12,13 +12,14 @@ mod fused;
 mod inline;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use cull::Cull;
 pub use fuse::Fuse;
-pub use fused::Fused;
+pub use fused::{Fused, Step, StepArg};
 pub use inline::Inline;
 
-use crate::graph::{Graph, Key};
+use crate::graph::{Graph, Key, Op, TaskId};
 
 /// The result of a pass: the new value and whether anything changed.
 #[derive(Debug, Clone)]
@@ -127,5 +128,101 @@ impl Optimizer {
             });
         }
         (graph, reports)
+    }
+}
+
+/// Every task's arguments in argument order, in one allocation (compressed rows), and how many
+/// argument slots use each task. Built in O(tasks + edges), without a per-task allocation.
+#[derive(Debug)]
+struct ArgTable {
+    /// `args[offsets[i]..offsets[i + 1]]` are the arguments of task `i`.
+    offsets: Vec<u32>,
+    args: Vec<TaskId>,
+    uses: Vec<u32>,
+}
+
+impl ArgTable {
+    fn new(graph: &Graph) -> ArgTable {
+        let n = graph.len();
+        let mut offsets = vec![0u32; n + 1];
+        let mut uses = vec![0u32; n];
+        for (arg, consumer, _) in graph.arg_edges() {
+            offsets[consumer.index() + 1] += 1;
+            uses[arg.index()] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut args = vec![TaskId::from_index(0); graph.edge_count()];
+        for (arg, consumer, position) in graph.arg_edges() {
+            let (start, end) = (offsets[consumer.index()], offsets[consumer.index() + 1]);
+            assert!(
+                position < end - start,
+                "argument position {position} out of range: a bug in Graph"
+            );
+            args[(start + position) as usize] = arg;
+        }
+        ArgTable { offsets, args, uses }
+    }
+
+    /// The arguments of `t`, in order (repeated where an argument is used twice).
+    fn args(&self, t: TaskId) -> &[TaskId] {
+        &self.args[self.offsets[t.index()] as usize..self.offsets[t.index() + 1] as usize]
+    }
+
+    /// How many argument slots use `t`.
+    fn uses(&self, t: TaskId) -> u32 {
+        self.uses[t.index()]
+    }
+}
+
+/// Marks the tasks named by `outputs` (keys not in the graph are ignored).
+fn output_mask(graph: &Graph, outputs: &[Key]) -> Vec<bool> {
+    let mut is_output = vec![false; graph.len()];
+    for id in outputs.iter().filter_map(|k| graph.id(k)) {
+        is_output[id.index()] = true;
+    }
+    is_output
+}
+
+/// A new graph built from an old one, a task at a time in the old topological order, so the new
+/// ids are topological too.
+#[derive(Debug)]
+struct Rebuild {
+    graph: Graph,
+    /// Old id → new id, for the tasks added so far.
+    new_ids: Vec<Option<TaskId>>,
+    scratch: Vec<TaskId>,
+}
+
+impl Rebuild {
+    fn new(old_len: usize, tasks: usize, edges: usize) -> Rebuild {
+        Rebuild {
+            graph: Graph::with_capacity(tasks, edges),
+            new_ids: vec![None; old_len],
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Adds the task that replaces `old`, reading the (already added) old tasks `args`.
+    ///
+    /// # Panics
+    /// If an argument was not added before (a bug in the pass).
+    fn add(&mut self, old: TaskId, key: Key, op: Arc<dyn Op>, args: &[TaskId]) {
+        self.scratch.clear();
+        for a in args {
+            let new = self.new_ids[a.index()];
+            self.scratch
+                .push(new.unwrap_or_else(|| panic!("{key} reads a task the pass dropped")));
+        }
+        let id = self
+            .graph
+            .add_task(key, op, &self.scratch)
+            .expect("arguments are in the new graph");
+        self.new_ids[old.index()] = Some(id);
+    }
+
+    fn finish(self) -> Graph {
+        self.graph
     }
 }
