@@ -15,10 +15,13 @@ fn load(part: &u32) -> Vec<u64> {
     (0..1_000).map(|i| u64::from(*part) * 1_000 + i).collect()
 }
 
+// Delayed functions receive `&T` for a `Delayed<T>`: for a `Vec` that is `&Vec`, not a slice.
+#[allow(clippy::ptr_arg)]
 fn clean(rows: &Vec<u64>) -> Vec<u64> {
     rows.iter().copied().filter(|x| x % 3 != 0).collect()
 }
 
+#[allow(clippy::ptr_arg)]
 fn total(parts: &Vec<Vec<u64>>) -> u64 {
     parts.iter().flatten().sum()
 }

@@ -4,7 +4,7 @@
 //! task graph, an optimizer prunes and fuses it, and an executor you choose at run time runs it.
 //!
 //! ## Which type to use
-//! - [`Delayed`]: wrap ordinary functions with [`delayed`] so that for-loop code builds a graph.
+//! - [`Delayed`]: wrap ordinary functions with [`delayed()`] so that for-loop code builds a graph.
 //! - Array, Bag and DataFrame collections build on the same core (see the issues in the README).
 //!
 //! ```
@@ -20,7 +20,7 @@
 //! ```
 //!
 //! ## Layout (data flows top to bottom)
-//! - collections ([`delayed`], …): typed, lazy handles; each method adds one [`graph::Node`].
+//! - collections ([`delayed`](mod@delayed), …): typed, lazy handles; each method adds one [`graph::Node`].
 //! - [`graph`]: nodes lower to one [`graph::Task`] per chunk; [`graph::optimize`] passes
 //!   cull, inline and fuse; [`graph::Graph`] prints as text and DOT.
 //! - [`sched`]: the [`sched::Executor`] trait, [`sched::Synchronous`] (reference) and

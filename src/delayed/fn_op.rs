@@ -24,7 +24,7 @@ pub trait ArgFn<Args>: Send + Sync + 'static {
     fn apply(&self, inputs: &[Value]) -> Result<Self::Output, BoxError>;
 }
 
-pub(crate) fn downcast<'v, T: Any>(inputs: &'v [Value], i: usize) -> Result<&'v T, BoxError> {
+pub(crate) fn downcast<T: Any>(inputs: &[Value], i: usize) -> Result<&T, BoxError> {
     let value = inputs.get(i).ok_or_else(|| format!("argument {i} is missing"))?;
     value
         .downcast_ref::<T>()
