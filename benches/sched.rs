@@ -8,6 +8,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use drask::Collection;
+use drask::diagnostics::TaskStream;
 use drask::graph::Graph;
 use drask::prelude::*;
 use drask::sched::{Executor, Synchronous, Threaded};
@@ -73,8 +74,9 @@ fn serial_baseline(c: &mut Criterion) {
     let n = 100_000_u64;
     let mut group = c.benchmark_group("execute/serial-loop");
     group.throughput(Throughput::Elements(2 * n - 1));
+    // black_box on every element, or the compiler sums the series in closed form.
     group.bench_function("tree-arithmetic", |b| {
-        b.iter(|| black_box((0..black_box(n)).map(|i| i + 1).sum::<u64>()))
+        b.iter(|| (0..n).map(|i| black_box(black_box(i) + 1)).sum::<u64>())
     });
     group.finish();
 }
@@ -84,6 +86,7 @@ fn executors(c: &mut Criterion) {
     bench_shape(c, "deep", 100_000, deep);
     bench_shape(c, "tree", 100_000, tree);
     serial_baseline(c);
+    task_stream_cost(c);
     // As a user sees it: build, lower, optimize and run.
     let mut group = c.benchmark_group("compute/tree");
     group.throughput(Throughput::Elements(2 * 100_000 - 1));
@@ -91,6 +94,35 @@ fn executors(c: &mut Criterion) {
     group.bench_function("threaded-end-to-end", |b| {
         b.iter(|| black_box(tree(100_000).compute().unwrap()))
     });
+    group.finish();
+}
+
+/// What recording a task stream adds per task: the tree on each executor, with and without a
+/// recorder (a new one per run, so records do not pile up).
+fn task_stream_cost(c: &mut Criterion) {
+    let root = tree(50_000);
+    let tasks = root.graph(false).unwrap().len() as u64;
+    let mut group = c.benchmark_group("compute/tree-unoptimized");
+    group.throughput(Throughput::Elements(tasks));
+    group.sample_size(20);
+    let executors: Vec<(&str, ComputeOptions)> = vec![
+        (
+            "synchronous",
+            ComputeOptions::new().executor(Synchronous).optimize(false),
+        ),
+        ("threaded", ComputeOptions::new().optimize(false)),
+    ];
+    for (name, options) in executors {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(root.compute_with(&options).unwrap()))
+        });
+        group.bench_function(format!("{name}+task-stream"), |b| {
+            b.iter(|| {
+                let options = options.clone().callback(std::sync::Arc::new(TaskStream::new()));
+                black_box(root.compute_with(&options).unwrap())
+            })
+        });
+    }
     group.finish();
 }
 

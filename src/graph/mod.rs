@@ -15,6 +15,8 @@ mod lower;
 mod node;
 pub mod optimize;
 mod task;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::collections::HashMap;
 

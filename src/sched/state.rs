@@ -308,20 +308,8 @@ impl<'a> RunState<'a> {
 mod tests {
     use super::*;
     use crate::delayed::FnOp;
-    use crate::graph::Literal;
 
-    fn lit(g: &mut Graph, name: &str, v: i64) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(Literal::new(v)), &[]).unwrap()
-    }
-
-    fn add(g: &mut Graph, name: &str, a: TaskId, b: TaskId) -> TaskId {
-        g.add_task(
-            Key::single(name),
-            Arc::new(FnOp::new("add", |a: &i64, b: &i64| a + b)),
-            &[a, b],
-        )
-        .unwrap()
-    }
+    use crate::graph::testing::{add, lit};
 
     /// Runs the state to completion from one thread, always taking the newest ready task.
     fn drive(state: &RunState<'_>) -> Vec<u32> {

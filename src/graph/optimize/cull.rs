@@ -65,35 +65,11 @@ impl Pass for Cull {
 
 #[cfg(test)]
 mod tests {
+    use crate::graph::testing::{inc, lit, sub, values};
     use std::sync::Arc;
 
     use super::*;
     use crate::delayed::FnOp;
-    use crate::graph::{Literal, TaskId};
-    use crate::sched::{Executor, Synchronous};
-
-    fn lit(g: &mut Graph, name: &str, v: i64) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(Literal::new(v)), &[]).unwrap()
-    }
-
-    fn inc(g: &mut Graph, name: &str, x: TaskId) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(FnOp::new("inc", |x: &i64| x + 1)), &[x])
-            .unwrap()
-    }
-
-    fn sub(g: &mut Graph, name: &str, a: TaskId, b: TaskId) -> TaskId {
-        g.add_task(
-            Key::single(name),
-            Arc::new(FnOp::new("sub", |a: &i64, b: &i64| a - b)),
-            &[a, b],
-        )
-        .unwrap()
-    }
-
-    fn values(g: &Graph, outputs: &[Key]) -> Vec<i64> {
-        let out = Synchronous.execute(g, outputs, &[]).unwrap();
-        out.iter().map(|v| *v.downcast_ref::<i64>().unwrap()).collect()
-    }
 
     #[test]
     fn drops_an_unrelated_branch() {

@@ -101,47 +101,10 @@ impl Pass for Fuse {
 mod tests {
     use super::*;
     use crate::delayed::FnOp;
-    use crate::graph::Literal;
+
     use crate::graph::optimize::{Inline, Optimizer};
+    use crate::graph::testing::{double, inc, keys, lit, load, sub, values};
     use crate::registry::GraphSpec;
-    use crate::sched::{Executor, Synchronous};
-
-    fn lit(g: &mut Graph, name: &str, v: i64) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(Literal::new(v)), &[]).unwrap()
-    }
-
-    fn load(g: &mut Graph, name: &str, v: i64) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(FnOp::new("load", move || v)), &[])
-            .unwrap()
-    }
-
-    fn inc(g: &mut Graph, name: &str, x: TaskId) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(FnOp::new("inc", |x: &i64| x + 1)), &[x])
-            .unwrap()
-    }
-
-    fn double(g: &mut Graph, name: &str, x: TaskId) -> TaskId {
-        g.add_task(Key::single(name), Arc::new(FnOp::new("double", |x: &i64| x * 2)), &[x])
-            .unwrap()
-    }
-
-    fn sub(g: &mut Graph, name: &str, a: TaskId, b: TaskId) -> TaskId {
-        g.add_task(
-            Key::single(name),
-            Arc::new(FnOp::new("sub", |a: &i64, b: &i64| a - b)),
-            &[a, b],
-        )
-        .unwrap()
-    }
-
-    fn values(g: &Graph, outputs: &[Key]) -> Vec<i64> {
-        let out = Synchronous.execute(g, outputs, &[]).unwrap();
-        out.iter().map(|v| *v.downcast_ref::<i64>().unwrap()).collect()
-    }
-
-    fn keys(names: &[&str]) -> Vec<Key> {
-        names.iter().map(|n| Key::single(*n)).collect()
-    }
 
     /// Runs `Fuse`, checks the graph's invariants and that the outputs' values did not change.
     fn fuse(g: Graph, outputs: &[Key]) -> Transformed<Graph> {
