@@ -113,9 +113,7 @@ fn task_stream_cost(c: &mut Criterion) {
         ("threaded", ComputeOptions::new().optimize(false)),
     ];
     for (name, options) in executors {
-        group.bench_function(name, |b| {
-            b.iter(|| black_box(root.compute_with(&options).unwrap()))
-        });
+        group.bench_function(name, |b| b.iter(|| black_box(root.compute_with(&options).unwrap())));
         group.bench_function(format!("{name}+task-stream"), |b| {
             b.iter(|| {
                 let options = options.clone().callback(std::sync::Arc::new(TaskStream::new()));

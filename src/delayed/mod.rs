@@ -332,7 +332,7 @@ impl<F> DelayedFn<F> {
             return Cow::Owned(name.to_string());
         }
         let full = type_name::<F>();
-        if full.contains("{{closure}}") {
+        if full.contains('{') {
             return Cow::Borrowed("lambda");
         }
         Cow::Borrowed(full.rsplit("::").next().unwrap_or(full))

@@ -197,17 +197,22 @@ impl<'p> Tokenizer<'p> {
     }
 }
 
-/// A token that is unique within this process, for operations that cannot be identified by their
-/// inputs (closures, which may capture anything).
+/// A token for operations that cannot be identified by their inputs (closures, which may capture
+/// anything): unique within this process, and, through a per-process seed, across the clients
+/// that may one day share a cluster.
 pub(crate) fn unique_token(prefix: &str) -> String {
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
+    static SEED: OnceLock<u64> = OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        nanos ^ u64::from(std::process::id()).rotate_left(32)
+    });
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    Tokenizer::new(prefix)
-        .str("unique")
-        .u64(n)
-        .u64(std::process::id().into())
-        .finish()
+    Tokenizer::new(prefix).str("unique").u64(seed).u64(n).finish()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //!
 //! petgraph stays private: it is pre-1.0, and our own type can keep the invariants above.
 
+mod args;
 mod display;
 mod key;
 mod lower;
@@ -24,6 +25,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+pub(crate) use args::ArgTable;
 pub use key::{Fnv64, Key, Tokenizer};
 pub(crate) use key::{FxBuild, unique_token};
 pub(crate) use lower::nodes_in_order;

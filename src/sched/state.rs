@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 
 use crate::error::{Error, PanicError, Result, StepFailed};
-use crate::graph::{Graph, Key, TaskId, Value};
+use crate::graph::{ArgTable, Graph, Key, TaskId, Value};
 use crate::sched::Callback;
 
 /// A compressed list of lists (CSR): `items[offsets[i]..offsets[i + 1]]` belongs to `i`.
@@ -70,28 +70,30 @@ impl Plan {
             offsets: vec![0],
             items: Vec::new(),
         };
-        // Iterative post-order: (task, its arguments, how many of them are visited).
-        let mut stack: Vec<(TaskId, Vec<TaskId>, usize)> = Vec::new();
+        let table = ArgTable::new(graph);
+        // Iterative post-order: (task, how many of its arguments are visited).
+        let mut stack: Vec<(TaskId, usize)> = Vec::new();
         for &out in &output_ids {
             if plan_index[out.index()] != UNSEEN {
                 continue;
             }
-            stack.push((out, graph.args(out), 0));
-            while let Some((task, task_args, next)) = stack.last_mut() {
-                if let Some(&arg) = task_args.get(*next) {
+            stack.push((out, 0));
+            while let Some((task, next)) = stack.last_mut() {
+                let task = *task;
+                if let Some(&arg) = table.args(task).get(*next) {
                     *next += 1;
                     if plan_index[arg.index()] == UNSEEN {
                         // Mark now, so a diamond does not push the same task twice.
                         plan_index[arg.index()] = UNSEEN - 1;
-                        stack.push((arg, graph.args(arg), 0));
+                        stack.push((arg, 0));
                     }
                     continue;
                 }
-                let (task, task_args) = (*task, std::mem::take(task_args));
                 stack.pop();
                 plan_index[task.index()] = tasks.len() as u32;
                 tasks.push(task);
-                args.items.extend(task_args.iter().map(|a| plan_index[a.index()]));
+                args.items
+                    .extend(table.args(task).iter().map(|a| plan_index[a.index()]));
                 args.offsets.push(args.items.len() as u32);
             }
         }

@@ -3,8 +3,8 @@
 //! A reverse walk from the output keys over argument edges marks what is needed; the rest is
 //! dropped. O(tasks + edges), iterative, so a graph a million tasks deep is fine.
 
-use crate::graph::optimize::{ArgTable, Pass, Rebuild, Transformed};
-use crate::graph::{Graph, Key};
+use crate::graph::optimize::{Pass, Rebuild, Transformed};
+use crate::graph::{ArgTable, Graph, Key};
 
 /// Drops the tasks no output needs. Keys, ops and argument order of the kept tasks are unchanged.
 ///

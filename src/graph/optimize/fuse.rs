@@ -17,8 +17,8 @@
 
 use std::sync::Arc;
 
-use crate::graph::optimize::{ArgTable, Fused, Pass, Rebuild, Transformed, output_mask};
-use crate::graph::{Graph, Key, Op, TaskId};
+use crate::graph::optimize::{Fused, Pass, Rebuild, Transformed, output_mask};
+use crate::graph::{ArgTable, Graph, Key, Op, TaskId};
 
 /// Merges linear chains (Dask's `fuse_linear`): a task that is not an output and whose only use
 /// is the only argument of its consumer is merged into that consumer, which keeps its key and

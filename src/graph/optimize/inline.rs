@@ -19,8 +19,8 @@
 
 use std::sync::Arc;
 
-use crate::graph::optimize::{ArgTable, Fused, Pass, Rebuild, Step, StepArg, Transformed, output_mask};
-use crate::graph::{Graph, Key, Op, TaskId};
+use crate::graph::optimize::{Fused, Pass, Rebuild, Step, StepArg, Transformed, output_mask};
+use crate::graph::{ArgTable, Graph, Key, Op, TaskId};
 
 /// The most steps a cheap task's inlined expression may have (see the module docs).
 const MAX_INLINE_STEPS: u32 = 16;
