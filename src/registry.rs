@@ -381,7 +381,7 @@ mod tests {
         let literal = Literal::new(vec![1_i64, 2, 3]);
         let spec = literal.spec().expect("Vec<i64> has a codec");
         let rebuilt = build_op(&spec).unwrap();
-        let value = rebuilt.call(&[]).unwrap();
+        let value = rebuilt.call(vec![]).unwrap();
         assert_eq!(value.downcast_ref::<Vec<i64>>(), Some(&vec![1, 2, 3]));
         struct Opaque;
         assert!(Literal::new(Opaque).spec().is_none());

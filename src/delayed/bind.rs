@@ -54,16 +54,21 @@ impl Op for Bind {
         self.inner.name()
     }
 
-    fn call(&self, inputs: &[Value]) -> Result<Value, BoxError> {
-        let args: Vec<Value> = self
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        let mut inputs: Vec<Option<Value>> = inputs.into_iter().map(Some).collect();
+        let args = self
             .slots
             .iter()
             .map(|slot| match slot {
-                Slot::Input(i) => inputs[*i].clone(),
-                Slot::Value(v) => v.clone(),
+                // Each input fills one slot, so it can move.
+                Slot::Input(i) => inputs
+                    .get_mut(*i)
+                    .and_then(Option::take)
+                    .ok_or_else(|| format!("input {i} is missing or used twice").into()),
+                Slot::Value(v) => Ok(v.clone()),
             })
-            .collect();
-        self.inner.call(&args)
+            .collect::<Result<Vec<Value>, BoxError>>()?;
+        self.inner.call(args)
     }
 
     fn spec(&self) -> Option<OpSpec> {

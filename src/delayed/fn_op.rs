@@ -96,7 +96,7 @@ impl<T: Send + Sync + 'static, E: Into<BoxError> + 'static> Returns<Result<T, E>
 /// use drask::graph::{Op, Value};
 ///
 /// let add = FnOp::new("add", |a: &i64, b: &i64| a + b);
-/// let out = add.call(&[Arc::new(1_i64) as Value, Arc::new(2_i64) as Value]).unwrap();
+/// let out = add.call(vec![Arc::new(1_i64) as Value, Arc::new(2_i64) as Value]).unwrap();
 /// assert_eq!(out.downcast_ref::<i64>(), Some(&3));
 /// ```
 pub struct FnOp<F, Args, Ret = Plain> {
@@ -142,8 +142,8 @@ impl<F: ArgFn<Args>, Args: 'static, Ret: Returns<F::Output>> Op for FnOp<F, Args
         &self.name
     }
 
-    fn call(&self, inputs: &[Value]) -> Result<Value, BoxError> {
-        Ret::into_value(self.f.apply(inputs)?)
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        Ret::into_value(self.f.apply(&inputs)?)
     }
 
     fn spec(&self) -> Option<OpSpec> {

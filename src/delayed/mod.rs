@@ -158,9 +158,9 @@ impl<T: Clone + Send + Sync + 'static> Op for CollectOp<T> {
         "collect"
     }
 
-    fn call(&self, inputs: &[Value]) -> Result<Value, crate::BoxError> {
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, crate::BoxError> {
         let items = (0..inputs.len())
-            .map(|i| fn_op::downcast::<T>(inputs, i).cloned())
+            .map(|i| fn_op::downcast::<T>(&inputs, i).cloned())
             .collect::<Result<Vec<T>, _>>()?;
         Ok(Arc::new(items))
     }

@@ -31,7 +31,7 @@ pub(crate) use key::{FxBuild, unique_token};
 pub(crate) use lower::nodes_in_order;
 pub use lower::{Lowering, lower};
 pub use node::{Layer, Node};
-pub use task::{Literal, Op, OpSpec, Task, Value};
+pub use task::{Literal, Op, OpSpec, Task, Value, take_value};
 
 use crate::error::{Error, Result};
 

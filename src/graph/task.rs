@@ -28,12 +28,12 @@ pub type Value = Arc<dyn Any + Send + Sync>;
 /// struct Double;
 /// impl Op for Double {
 ///     fn name(&self) -> &str { "double" }
-///     fn call(&self, inputs: &[Value]) -> Result<Value, drask::BoxError> {
+///     fn call(&self, inputs: Vec<Value>) -> Result<Value, drask::BoxError> {
 ///         let x = inputs[0].downcast_ref::<i64>().ok_or("expected i64")?;
 ///         Ok(Arc::new(x * 2))
 ///     }
 /// }
-/// let out = Double.call(&[Arc::new(21_i64) as Value]).unwrap();
+/// let out = Double.call(vec![Arc::new(21_i64) as Value]).unwrap();
 /// assert_eq!(out.downcast_ref::<i64>(), Some(&42));
 /// ```
 pub trait Op: fmt::Debug + Send + Sync {
@@ -42,9 +42,15 @@ pub trait Op: fmt::Debug + Send + Sync {
 
     /// Computes the value from the arguments' values, in argument order.
     ///
+    /// The inputs are owned: when this task is the last reader of a value, the executor moves
+    /// the value out of its result slot, so `Arc::try_unwrap` on it succeeds and an op can reuse
+    /// the allocation (a bag partition filtered in place, an array chunk updated in place)
+    /// instead of copying it. [`take_value`](crate::graph::take_value) does that, with a copy as
+    /// the fallback.
+    ///
     /// # Errors
     /// Whatever the op reports; the executor wraps it with the task's key.
-    fn call(&self, inputs: &[Value]) -> Result<Value, BoxError>;
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError>;
 
     /// The serializable description a remote worker rebuilds this op from, if it has one.
     fn spec(&self) -> Option<OpSpec> {
@@ -142,7 +148,7 @@ impl Op for Literal {
         "literal"
     }
 
-    fn call(&self, _inputs: &[Value]) -> Result<Value, BoxError> {
+    fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
         Ok(self.value.clone())
     }
 
@@ -153,4 +159,27 @@ impl Op for Literal {
     fn is_cheap(&self) -> bool {
         true
     }
+}
+
+/// The `T` inside `value`: moved out when this is the last reference to it, cloned otherwise.
+///
+/// # Errors
+/// If the value is not a `T` (a bug, or a registry mismatch).
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use drask::graph::{take_value, Value};
+/// let unique: Value = Arc::new(vec![1, 2, 3]);
+/// assert_eq!(take_value::<Vec<i32>>(unique).unwrap(), vec![1, 2, 3]); // moved, no copy
+/// let shared: Value = Arc::new(5_u8);
+/// let other = shared.clone();
+/// assert_eq!(take_value::<u8>(shared).unwrap(), 5); // cloned: `other` still holds it
+/// # drop(other);
+/// ```
+pub fn take_value<T: Any + Clone + Send + Sync>(value: Value) -> Result<T, BoxError> {
+    let typed = value
+        .downcast::<T>()
+        .map_err(|_| format!("value is not a {}", std::any::type_name::<T>()))?;
+    Ok(Arc::try_unwrap(typed).unwrap_or_else(|shared| (*shared).clone()))
 }

@@ -218,6 +218,9 @@ impl<'a> RunState<'a> {
 
     /// Runs task `t` on the calling thread: gathers its arguments, tells the callbacks, calls the
     /// op and turns an error or a panic into an [`Error::Task`] naming the key.
+    ///
+    /// The last reader of a value moves it out of its slot instead of cloning the `Arc`, so the
+    /// op owns it outright and can reuse its allocation; the value is freed when the op is done.
     pub(crate) fn run(&self, t: u32, worker: usize) -> Result<Value> {
         let task = self.graph.task(self.plan.task(t));
         let inputs: Vec<Value> = self
@@ -226,16 +229,20 @@ impl<'a> RunState<'a> {
             .get(t)
             .iter()
             .map(|&a| {
-                self.results[a as usize]
-                    .lock()
-                    .clone()
-                    .ok_or_else(|| Error::Internal(format!("{} ran before its argument", task.key)))
+                let last_reader = self.unread[a as usize].fetch_sub(1, Ordering::AcqRel) == 1;
+                let mut slot = self.results[a as usize].lock();
+                let value = if last_reader && !self.plan.is_output[a as usize] {
+                    slot.take()
+                } else {
+                    slot.clone()
+                };
+                value.ok_or_else(|| Error::Internal(format!("{} ran before its argument", task.key)))
             })
             .collect::<Result<_>>()?;
         for cb in self.callbacks {
             cb.on_task_start(&task.key, worker);
         }
-        let result = match catch_unwind(AssertUnwindSafe(|| task.op.call(&inputs))) {
+        let result = match catch_unwind(AssertUnwindSafe(|| task.op.call(inputs))) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(source)) => Err(match source.downcast::<StepFailed>() {
                 Ok(step) => Error::task(step.key, step.source),
@@ -246,22 +253,15 @@ impl<'a> RunState<'a> {
                 Box::new(PanicError::from_payload(payload)),
             )),
         };
-        drop(inputs);
         for cb in self.callbacks {
             cb.on_task_finish(&task.key, worker, result.as_ref().err());
         }
         result
     }
 
-    /// Records that `t` finished with `value`: frees arguments it was the last reader of, stores
-    /// its value if anyone will read it, and reports each consumer that became ready (in priority
-    /// order) to `ready`.
+    /// Records that `t` finished with `value`: stores it if anyone will read it, and reports
+    /// each consumer that became ready (in priority order) to `ready`.
     pub(crate) fn finish(&self, t: u32, value: Value, mut ready: impl FnMut(u32)) {
-        for &a in self.plan.args.get(t) {
-            if self.unread[a as usize].fetch_sub(1, Ordering::AcqRel) == 1 && !self.plan.is_output[a as usize] {
-                self.results[a as usize].lock().take();
-            }
-        }
         if self.plan.dependents.get(t).is_empty() && !self.plan.is_output[t as usize] {
             return;
         }
@@ -444,6 +444,37 @@ mod tests {
         assert_eq!(state.next_root(), None);
         let err = state.into_outputs().unwrap_err();
         assert!(err.to_string().contains("exploded"));
+    }
+
+    /// Returns how many references its input had when it ran.
+    #[derive(Debug)]
+    struct RefCount;
+
+    impl crate::graph::Op for RefCount {
+        fn name(&self) -> &str {
+            "refcount"
+        }
+
+        fn call(&self, inputs: Vec<Value>) -> Result<Value, crate::BoxError> {
+            Ok(Arc::new(Arc::strong_count(&inputs[0]) as i64))
+        }
+    }
+
+    #[test]
+    fn the_last_reader_owns_its_input() {
+        let mut g = Graph::new();
+        let x = crate::graph::testing::load(&mut g, "x", 7);
+        let first = g.add_task(Key::single("first"), Arc::new(RefCount), &[x]).unwrap();
+        let second = g.add_task(Key::single("second"), Arc::new(RefCount), &[x]).unwrap();
+        let _ = (first, second);
+        let plan = Plan::new(&g, &[Key::single("first"), Key::single("second")]).unwrap();
+        let state = RunState::new(&g, &plan, &[]);
+        drive(&state);
+        let out = state.into_outputs().unwrap();
+        let mut counts: Vec<i64> = out.iter().map(|v| *v.downcast_ref::<i64>().unwrap()).collect();
+        counts.sort_unstable();
+        // Whichever runs first shares the value with its slot; the last reader owns it.
+        assert_eq!(counts, [1, 2]);
     }
 
     #[test]

@@ -50,7 +50,10 @@ impl Step {
 /// Where a step reads an argument from when it runs: the precomputed form of a [`StepArg`].
 #[derive(Debug, Clone, Copy)]
 enum Source {
+    /// An input another step reads later too.
     Input(u32),
+    /// The last read of an input: it moves, so the step may reuse its allocation.
+    TakeInput(u32),
     /// A slot another step reads later too.
     Slot(u32),
     /// The last read of a slot: the value moves out, so it is freed as early as possible.
@@ -76,7 +79,7 @@ enum Source {
 ///     Step::new(add, vec![StepArg::Step(0), StepArg::Input(0)]),
 /// ])?;
 /// assert_eq!(fused.name(), "inc+add");
-/// let out = fused.call(&[Arc::new(20_i64) as Value]).unwrap();
+/// let out = fused.call(vec![Arc::new(20_i64) as Value]).unwrap();
 /// assert_eq!(out.downcast_ref::<i64>(), Some(&41));
 /// # Ok::<(), drask::Error>(())
 /// ```
@@ -183,7 +186,7 @@ impl Fused {
     /// let double: Arc<dyn Op> = Arc::new(FnOp::new("double", |x: &i64| x * 2));
     /// let fused = Fused::chain(1, [inc, double])?;
     /// assert_eq!((fused.name(), fused.steps()), ("inc+double", 2));
-    /// let out = fused.call(&[Arc::new(4_i64) as Value]).unwrap();
+    /// let out = fused.call(vec![Arc::new(4_i64) as Value]).unwrap();
     /// assert_eq!(out.downcast_ref::<i64>(), Some(&10));
     /// # Ok::<(), drask::Error>(())
     /// ```
@@ -231,15 +234,22 @@ impl Fused {
         let n = steps.len();
         // The last (step, argument position) that reads each step's value.
         let mut last_read: Vec<Option<(u32, u32)>> = vec![None; n];
-        let mut inputs = 0;
+        let mut last_input_read: Vec<(u32, u32)> = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             for (p, arg) in step.args.iter().enumerate() {
+                let at = (i as u32, p as u32);
                 match *arg {
-                    StepArg::Input(k) => inputs = inputs.max(k as usize + 1),
-                    StepArg::Step(j) => last_read[j as usize] = Some((i as u32, p as u32)),
+                    StepArg::Input(k) => {
+                        if last_input_read.len() <= k as usize {
+                            last_input_read.resize(k as usize + 1, (u32::MAX, u32::MAX));
+                        }
+                        last_input_read[k as usize] = at;
+                    }
+                    StepArg::Step(j) => last_read[j as usize] = Some(at),
                 }
             }
         }
+        let inputs = last_input_read.len();
         let mut slot_of: Vec<u32> = vec![u32::MAX; n];
         let mut free: Vec<u32> = Vec::new();
         let mut slots = 0;
@@ -250,6 +260,7 @@ impl Fused {
         for (i, step) in steps.iter().enumerate() {
             for (p, arg) in step.args.iter().enumerate() {
                 sources.push(match *arg {
+                    StepArg::Input(k) if last_input_read[k as usize] == (i as u32, p as u32) => Source::TakeInput(k),
                     StepArg::Input(k) => Source::Input(k),
                     StepArg::Step(j) => {
                         let slot = slot_of[j as usize];
@@ -312,24 +323,26 @@ impl Op for Fused {
         &self.name
     }
 
-    fn call(&self, inputs: &[Value]) -> Result<Value, BoxError> {
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
         if inputs.len() < self.inputs {
             return Err(format!("`{}` reads {} inputs, got {}", self.name, self.inputs, inputs.len()).into());
         }
+        let mut inputs: Vec<Option<Value>> = inputs.into_iter().map(Some).collect();
         let mut slots: Vec<Option<Value>> = vec![None; self.slots];
-        let mut args: Vec<Value> = Vec::new();
         let last = self.steps.len() - 1;
         for (i, step) in self.steps.iter().enumerate() {
-            args.clear();
-            for source in &self.sources[self.offsets[i] as usize..self.offsets[i + 1] as usize] {
+            let sources = &self.sources[self.offsets[i] as usize..self.offsets[i + 1] as usize];
+            let mut args: Vec<Value> = Vec::with_capacity(sources.len());
+            for source in sources {
                 let value = match *source {
-                    Source::Input(k) => Some(inputs[k as usize].clone()),
+                    Source::Input(k) => inputs[k as usize].clone(),
+                    Source::TakeInput(k) => inputs[k as usize].take(),
                     Source::Slot(s) => slots[s as usize].clone(),
                     Source::Take(s) => slots[s as usize].take(),
                 };
                 args.push(value.ok_or("a fused step ran before the step it reads (a bug in drask)")?);
             }
-            let value = match step.op.call(&args) {
+            let value = match step.op.call(args) {
                 Ok(value) => value,
                 // Name the step that failed, not the fused task (which has the last step's key).
                 Err(source) => match &step.key {
@@ -414,7 +427,7 @@ mod tests {
         assert_eq!(fused.name(), "inc+double");
         assert_eq!(fused.steps(), 2);
         assert!(!fused.is_cheap());
-        assert_eq!(int(&fused.call(&[Arc::new(3_i64)]).unwrap()), 8);
+        assert_eq!(int(&fused.call(vec![Arc::new(3_i64)]).unwrap()), 8);
     }
 
     #[test]
@@ -440,7 +453,7 @@ mod tests {
         assert_eq!(outer.parts().len(), 4);
         assert!(outer.parts().iter().all(|s| Fused::downcast(&*s.op).is_none()));
         // double((x + 1) - 10) at x = 20
-        assert_eq!(int(&outer.call(&[Arc::new(20_i64)]).unwrap()), 22);
+        assert_eq!(int(&outer.call(vec![Arc::new(20_i64)]).unwrap()), 22);
         let as_op: Arc<dyn Op> = inner;
         assert!(Fused::downcast(&*as_op).is_some());
         assert!(Fused::downcast(&*op("inc", |x: &i64| x + 1)).is_none());
@@ -460,7 +473,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(fused.slots, 2);
-        assert_eq!(int(&fused.call(&[]).unwrap()), 6);
+        assert_eq!(int(&fused.call(vec![]).unwrap()), 6);
         let incs: Vec<Arc<dyn Op>> = (0..1000).map(|_| op("inc", |x: &i64| x + 1)).collect();
         let long = Fused::chain(1, incs).unwrap();
         assert_eq!(long.slots, 1, "a chain keeps one value alive");
@@ -470,7 +483,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((outer.steps(), outer.slots), (1001, 1));
-        assert_eq!(int(&outer.call(&[]).unwrap()), 1005);
+        assert_eq!(int(&outer.call(vec![]).unwrap()), 1005);
     }
 
     #[test]
@@ -487,7 +500,7 @@ mod tests {
         assert_eq!(two.inputs(), 2);
         let short = Fused::new(vec![Step::new(two.clone(), vec![StepArg::Input(0)])]);
         assert!(short.unwrap_err().to_string().contains("reads 2"));
-        let err = two.call(&[Arc::new(1_i64)]).unwrap_err();
+        let err = two.call(vec![Arc::new(1_i64)]).unwrap_err();
         assert!(err.to_string().contains("reads 2 inputs, got 1"), "{err}");
     }
 
@@ -501,7 +514,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let err = fused.call(&[Arc::new(1_i64)]).unwrap_err();
+        let err = fused.call(vec![Arc::new(1_i64)]).unwrap_err();
         assert!(err.to_string().contains("is not a i32"), "{err}");
     }
 
@@ -519,6 +532,6 @@ mod tests {
         assert_eq!(spec.name, "fused");
         let rebuilt = registry::build_op(&spec).unwrap();
         assert_eq!(rebuilt.name(), "literal");
-        assert_eq!(int(&rebuilt.call(&[]).unwrap()), 2);
+        assert_eq!(int(&rebuilt.call(vec![]).unwrap()), 2);
     }
 }

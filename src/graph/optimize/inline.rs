@@ -179,7 +179,7 @@ mod tests {
             "neg"
         }
 
-        fn call(&self, inputs: &[Value]) -> Result<Value, BoxError> {
+        fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
             Ok(Arc::new(-*inputs[0].downcast_ref::<i64>().ok_or("not an i64")?))
         }
 
