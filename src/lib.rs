@@ -34,6 +34,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bag;
 mod collection;
 pub mod delayed;
 pub mod diagnostics;
@@ -43,6 +44,7 @@ pub mod prelude;
 pub mod registry;
 pub mod sched;
 
+pub use bag::Bag;
 pub use collection::{Collection, ComputeOptions, compute};
 pub use delayed::{Delayed, delayed};
 pub use error::{BoxError, Error, PanicError, Result};

@@ -1,4 +1,4 @@
 //! The names most programs need: `use drask::prelude::*;`.
 
 #[doc(no_inline)]
-pub use crate::{Collection, ComputeOptions, Delayed, Error, compute, delayed};
+pub use crate::{Bag, Collection, ComputeOptions, Delayed, Error, compute, delayed};
