@@ -16,8 +16,12 @@
 //! # Ok::<(), drask::Error>(())
 //! ```
 
+mod aggregate;
+mod json;
 mod layers;
 mod ops;
+mod reshape;
+mod shuffle;
 
 use std::any::type_name;
 use std::fmt;
@@ -30,6 +34,7 @@ use crate::error::{BoxError, Error, Result};
 use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
 use layers::{Blockwise, Partitions, TreeReduce};
 use ops::{GatherOp, PartitionOp};
+
 
 /// What a bag can hold: any value that can be shared between threads and copied when a
 /// partition feeds several consumers (moved, not copied, when it feeds one).
@@ -297,38 +302,17 @@ impl<T: Item> Bag<T> {
         fold: impl Fn(A, T) -> A + Send + Sync + 'static,
         combine: impl Fn(A, A) -> A + Send + Sync + 'static,
     ) -> Delayed<A> {
-        let chunk_init = init.clone();
-        self.reduction(
-            "fold",
-            move |p: Vec<T>| p.into_iter().fold(chunk_init.clone(), &fold),
-            move |partials: Vec<A>| partials.into_iter().reduce(&combine).unwrap_or_else(|| init.clone()),
-            |a| a,
-            DEFAULT_SPLIT_EVERY,
-        )
+        self.fold_with(init, fold, combine, DEFAULT_SPLIT_EVERY)
     }
 
     /// Reduces all items with `f` (associative); `None` for an empty bag.
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Send + Sync + 'static) -> Delayed<Option<T>> {
-        let f = Arc::new(f);
-        let g = f.clone();
-        self.reduction(
-            "reduce",
-            move |p: Vec<T>| p.into_iter().reduce(|a, b| f(a, b)),
-            move |partials: Vec<Option<T>>| partials.into_iter().flatten().reduce(|a, b| g(a, b)),
-            |a| a,
-            DEFAULT_SPLIT_EVERY,
-        )
+        self.reduce_with(f, DEFAULT_SPLIT_EVERY)
     }
 
     /// The number of items.
     pub fn count(&self) -> Delayed<u64> {
-        self.reduction(
-            "count",
-            |p: Vec<T>| p.len() as u64,
-            |partials: Vec<u64>| partials.iter().sum(),
-            |n| n,
-            DEFAULT_SPLIT_EVERY,
-        )
+        self.count_with(DEFAULT_SPLIT_EVERY)
     }
 
     /// Every item, partitions in order, as one delayed list.
@@ -353,13 +337,7 @@ impl<T: Item + std::iter::Sum<T>> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn sum(&self) -> Delayed<T> {
-        self.reduction(
-            "sum",
-            |p: Vec<T>| p.into_iter().sum::<T>(),
-            |partials: Vec<T>| partials.into_iter().sum(),
-            |s| s,
-            DEFAULT_SPLIT_EVERY,
-        )
+        self.sum_with(DEFAULT_SPLIT_EVERY)
     }
 }
 
@@ -372,49 +350,16 @@ impl<T: Item + PartialOrd + fmt::Debug> Bag<T> {
     /// use drask::prelude::*;
     /// assert_eq!(Bag::from_vec(vec![3.5, -1.0, 2.0], 2).min().compute()?, Some(-1.0));
     /// assert!(Bag::from_vec(vec![1.0, f64::NAN], 1).min().compute().is_err());
+    /// assert!(Bag::from_vec(vec![f64::NAN], 1).min().compute().is_err());
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn min(&self) -> Delayed<Option<T>> {
-        self.extreme("min", std::cmp::Ordering::Less)
+        self.min_with(DEFAULT_SPLIT_EVERY)
     }
 
     /// The largest item; `None` for an empty bag. Items that cannot be ordered fail the compute.
     pub fn max(&self) -> Delayed<Option<T>> {
-        self.extreme("max", std::cmp::Ordering::Greater)
-    }
-
-    fn extreme(&self, name: &'static str, wanted: std::cmp::Ordering) -> Delayed<Option<T>> {
-        let pick = move |items: Vec<T>| -> Result<Option<T>, BoxError> {
-            let mut best: Option<T> = None;
-            for x in items {
-                best = Some(match best {
-                    None => x,
-                    Some(b) => match x.partial_cmp(&b) {
-                        Some(order) if order == wanted => x,
-                        Some(_) => b,
-                        None => return Err(format!("cannot order {x:?} and {b:?}").into()),
-                    },
-                });
-            }
-            Ok(best)
-        };
-        let layer = TreeReduce {
-            name,
-            chunk: Arc::new(PartitionOp::new(name, pick)),
-            combine: Arc::new(GatherOp::new("combine", move |parts: Vec<Option<T>>| {
-                pick(parts.into_iter().flatten().collect())
-            })),
-            finish: Arc::new(GatherOp::new("finish", |mut last: Vec<Option<T>>| {
-                last.pop().ok_or_else(|| "no partial result".into())
-            })),
-            npartitions: self.npartitions,
-            split_every: DEFAULT_SPLIT_EVERY,
-        };
-        Delayed::from_node(Node::new(
-            unique_token(name).into(),
-            vec![self.node.clone()],
-            Box::new(layer),
-        ))
+        self.max_with(DEFAULT_SPLIT_EVERY)
     }
 }
 
@@ -471,24 +416,7 @@ impl<T: Item + ToF64> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn mean(&self) -> Delayed<Option<f64>> {
-        self.reduction(
-            "mean",
-            |p: Vec<T>| {
-                let mut s = CompensatedSum::default();
-                for x in &p {
-                    s.add(x.to_f64());
-                }
-                s.n = p.len() as u64;
-                s
-            },
-            |partials: Vec<CompensatedSum>| {
-                partials
-                    .into_iter()
-                    .fold(CompensatedSum::default(), CompensatedSum::merge)
-            },
-            |s| (s.n > 0).then(|| s.total() / s.n as f64),
-            DEFAULT_SPLIT_EVERY,
-        )
+        self.mean_with(DEFAULT_SPLIT_EVERY)
     }
 }
 
