@@ -34,6 +34,8 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "array")]
+pub mod array;
 pub mod bag;
 mod collection;
 pub mod delayed;

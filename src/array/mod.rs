@@ -1,0 +1,28 @@
+//! Arrays: kernels over [`ndarray`] views, the building blocks of the chunked `Array` collection.
+//!
+//! For now this module holds the built-in Pearson correlation reduction, as free functions on
+//! in-memory (or memory-mapped) 2-D views:
+//! - [`correlate_ranges`]: one target column against every column, over one or many row ranges
+//!   (which may overlap), in one pass over the rows they cover.
+//! - [`corrcoef_targets`]: several target columns against every column over one range, like
+//!   rows of NumPy's `corrcoef`.
+//! - [`simd_level`]: which SIMD kernel this CPU runs.
+//!
+//! ```
+//! use drask::array::correlate_ranges;
+//! use drask::array::ndarray::Array2;
+//!
+//! // 100 dates x 5 series: series j is the date index scaled by j + 1, plus a constant.
+//! let prices = Array2::from_shape_fn((100, 5), |(i, j)| 100.0 + (j + 1) as f32 * i as f32);
+//! let r = correlate_ranges(prices.view(), 0, &[0..50, 25..100])?;
+//! assert!(r.iter().all(|&c| (c - 1.0).abs() < 1e-9));
+//! # Ok::<(), drask::Error>(())
+//! ```
+//!
+//! The crate re-exports [`ndarray`], whose types appear in this API.
+
+mod corr;
+
+pub use corr::{CorrElem, corrcoef_targets, correlate_ranges, simd_level};
+#[doc(no_inline)]
+pub use ndarray;
