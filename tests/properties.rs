@@ -272,3 +272,20 @@ proptest! {
         prop_assert_eq!(outputs.compute_with(&threaded).unwrap(), expected);
     }
 }
+
+/// Many consumers of one value read it concurrently while the last of them moves it out: every
+/// reader must see the value (a race here once made a reader find its input gone).
+#[test]
+fn many_concurrent_readers_of_one_value_all_see_it() {
+    use drask::prelude::*;
+    let executor = drask::sched::Threaded::with_threads(4).unwrap();
+    let options = ComputeOptions::new().executor(executor).optimize(false);
+    for round in 0..1000_u64 {
+        let shared = delayed(move || vec![round; 64]).call(());
+        let readers: Vec<Delayed<u64>> = (0..64)
+            .map(|i| delayed(move |v: &Vec<u64>| v[i] + i as u64).call((&shared,)))
+            .collect();
+        let sums = Delayed::collect(readers).compute_with(&options).unwrap();
+        assert_eq!(sums, (0..64).map(|i| round + i).collect::<Vec<_>>());
+    }
+}

@@ -30,7 +30,7 @@ use crate::graph::{Key, Layer, Lowering, Node, Op, unique_token};
 /// order of a randomly seeded hash table.
 #[derive(Clone)]
 pub(crate) struct OrderedMap<K, V> {
-    index: HashMap<K, usize>,
+    index: HashMap<K, usize, foldhash::fast::RandomState>,
     /// In insertion order; `None` only while an [`update`](OrderedMap::update) runs.
     values: Vec<Option<V>>,
 }
@@ -38,7 +38,7 @@ pub(crate) struct OrderedMap<K, V> {
 impl<K, V> Default for OrderedMap<K, V> {
     fn default() -> Self {
         OrderedMap {
-            index: HashMap::new(),
+            index: HashMap::default(),
             values: Vec::new(),
         }
     }

@@ -17,6 +17,7 @@
 //! ```
 
 mod aggregate;
+mod io;
 mod json;
 mod layers;
 mod ops;
@@ -35,6 +36,7 @@ use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
 use layers::{Blockwise, Partitions, TreeReduce};
 use ops::{GatherOp, PartitionOp};
 
+pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText};
 
 /// What a bag can hold: any value that can be shared between threads and copied when a
 /// partition feeds several consumers (moved, not copied, when it feeds one).

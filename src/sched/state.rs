@@ -229,8 +229,10 @@ impl<'a> RunState<'a> {
             .get(t)
             .iter()
             .map(|&a| {
-                let last_reader = self.unread[a as usize].fetch_sub(1, Ordering::AcqRel) == 1;
+                // Count the read under the slot's lock: otherwise the last reader could take the
+                // value between another reader's count and its clone.
                 let mut slot = self.results[a as usize].lock();
+                let last_reader = self.unread[a as usize].fetch_sub(1, Ordering::AcqRel) == 1;
                 let value = if last_reader && !self.plan.is_output[a as usize] {
                     slot.take()
                 } else {
