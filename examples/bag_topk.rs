@@ -57,18 +57,6 @@ fn run_bag(
     drask::compute((records, top))
 }
 
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::INFINITY;
-    let mut last = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed().as_secs_f64());
-        last = Some(out);
-    }
-    (best, last.expect("at least one run"))
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut glob: Option<String> = None;
     let mut field = "name".to_string();
@@ -125,9 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let paths = drask::bag::Source::from(glob.as_str()).paths()?;
         let bytes: u64 = paths.iter().map(|p| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
         let full = parse == Parse::Full;
-        let (bag_s, bag_out) = best_of(3, || run_bag(&glob, &field, k, parse, blocksize));
-        let (serial_s, serial_out) = best_of(3, || baseline::topk_serial(&paths, &field, k, full));
-        let (rayon_s, rayon_out) = best_of(3, || baseline::topk_rayon(&paths, &field, k, full));
+        let (bag_s, bag_out) = gen_data::best_of(3, || run_bag(&glob, &field, k, parse, blocksize));
+        let (serial_s, serial_out) = gen_data::best_of(3, || baseline::topk_serial(&paths, &field, k, full));
+        let (rayon_s, rayon_out) = gen_data::best_of(3, || baseline::topk_rayon(&paths, &field, k, full));
         let (bag_out, serial_out, rayon_out) = (bag_out?, serial_out?, rayon_out?);
         assert_eq!(bag_out, serial_out, "the bag and the serial loop disagree");
         assert_eq!(rayon_out, serial_out, "the rayon loop and the serial loop disagree");

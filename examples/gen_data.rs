@@ -239,65 +239,33 @@ pub(crate) mod data {
     }
 }
 
+/// The best wall time of `runs` runs of `f`, and the last run's result.
+pub(crate) fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::INFINITY;
+    let mut last = None;
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        let out = f();
+        best = best.min(start.elapsed().as_secs_f64());
+        last = Some(out);
+    }
+    (best, last.expect("at least one run"))
+}
+
 /// The hand-written loops the bag examples are compared with.
 pub(crate) mod baseline {
     use std::collections::HashMap;
-    use std::fmt;
     use std::fs::File;
     use std::io::{self, BufRead, BufReader};
     use std::path::PathBuf;
 
     use rayon::prelude::*;
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
     use serde_json::Value;
 
-    /// Field `name` of a JSON object, the rest skipped (`Null` if absent).
+    /// Field `name` of a JSON object, the rest skipped (`Null` if absent): the same parser the
+    /// bag uses, so the comparison measures orchestration, not parsing.
     pub(crate) fn field(line: &str, name: &str) -> serde_json::Result<Value> {
-        struct FieldOf<'a>(&'a str);
-        impl<'de> DeserializeSeed<'de> for FieldOf<'_> {
-            type Value = Value;
-            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-                d.deserialize_map(self)
-            }
-        }
-        impl<'de> Visitor<'de> for FieldOf<'_> {
-            type Value = Value;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-                let mut found = Value::Null;
-                while let Some(wanted) = map.next_key_seed(KeyIs(self.0))? {
-                    if wanted {
-                        found = map.next_value()?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(found)
-            }
-        }
-        /// Whether a key is the wanted one, without allocating it.
-        struct KeyIs<'a>(&'a str);
-        impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-            type Value = bool;
-            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-                d.deserialize_str(self)
-            }
-        }
-        impl<'de> Visitor<'de> for KeyIs<'_> {
-            type Value = bool;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
-                Ok(key == self.0)
-            }
-        }
-        let mut de = serde_json::Deserializer::from_str(line);
-        let v = FieldOf(name).deserialize(&mut de)?;
-        de.end()?;
-        Ok(v)
+        drask::bag::json_field(line, name)
     }
 
     /// Counts the values of `name` in one JSON-lines file; `full` parses whole records.

@@ -35,18 +35,6 @@ fn run_bag(dir: &Path) -> drask::Result<(u64, u64)> {
     drask::compute((counts.count(), counts.sum()))
 }
 
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::INFINITY;
-    let mut last = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed().as_secs_f64());
-        last = Some(out);
-    }
-    (best, last.expect("at least one run"))
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut dir: Option<PathBuf> = None;
     let mut compare = false;
@@ -84,11 +72,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if compare {
         let paths = drask::bag::Source::from(dir.join("*")).paths()?;
-        let (bag_s, bag_out) = best_of(3, || run_bag(&dir));
-        let (serial_s, serial_out) = best_of(3, || {
+        let (bag_s, bag_out) = gen_data::best_of(3, || run_bag(&dir));
+        let (serial_s, serial_out) = gen_data::best_of(3, || {
             paths.iter().map(baseline::count_letters).sum::<std::io::Result<u64>>()
         });
-        let (rayon_s, rayon_out) = best_of(3, || {
+        let (rayon_s, rayon_out) = gen_data::best_of(3, || {
             paths
                 .par_iter()
                 .map(baseline::count_letters)

@@ -126,18 +126,6 @@ fn summarize(counts: HashMap<String, u64>, k: usize) -> (u64, u64, Top) {
     (total, distinct, all)
 }
 
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::INFINITY;
-    let mut last = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed().as_secs_f64());
-        last = Some(out);
-    }
-    (best, last.expect("at least one run"))
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut glob: Option<String> = None;
     let mut k = 10;
@@ -190,15 +178,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if compare {
         let paths = drask::bag::Source::from(glob.as_str()).paths()?;
-        let (bag_s, bag_out) = best_of(3, || run_bag(&glob, k, method));
-        let (serial_s, serial_out) = best_of(3, || -> std::io::Result<_> {
+        let (bag_s, bag_out) = gen_data::best_of(3, || run_bag(&glob, k, method));
+        let (serial_s, serial_out) = gen_data::best_of(3, || -> std::io::Result<_> {
             let mut all = HashMap::new();
             for p in &paths {
                 all = merge(all, count_file(p)?);
             }
             Ok(summarize(all, k))
         });
-        let (rayon_s, rayon_out) = best_of(3, || -> std::io::Result<_> {
+        let (rayon_s, rayon_out) = gen_data::best_of(3, || -> std::io::Result<_> {
             let all = paths
                 .par_iter()
                 .map(count_file)

@@ -36,7 +36,7 @@ use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
 use layers::{Blockwise, Partitions, TreeReduce};
 use ops::{GatherOp, PartitionOp};
 
-pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText};
+pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText, json_field};
 
 /// What a bag can hold: any value that can be shared between threads and copied when a
 /// partition feeds several consumers (moved, not copied, when it feeds one).

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use iter::PartitionIter;
 pub use lines::ReadError;
-pub use read::{BadLines, EncodingErrors, ReadJson, ReadText};
+pub use read::{BadLines, EncodingErrors, ReadJson, ReadText, json_field};
 pub use source::Source;
 pub use write::ToText;
 

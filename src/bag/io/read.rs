@@ -598,13 +598,30 @@ fn read_records(
 fn parse(text: &str, field: Option<&str>) -> serde_json::Result<Json> {
     match field {
         None => serde_json::from_str(text),
-        Some(name) => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let value = FieldOf(name).deserialize(&mut de)?;
-            de.end()?;
-            Ok(value)
-        }
+        Some(name) => json_field(text, name),
     }
+}
+
+/// Field `name` of the JSON object in `text` (`Null` if the object has no such field), parsed
+/// without building the other fields: what [`ReadJson::field`] does to each line. The whole text
+/// is still checked, so malformed JSON is an error wherever it is.
+///
+/// # Errors
+/// If `text` is not one JSON object.
+///
+/// # Examples
+/// ```
+/// use drask::bag::json_field;
+/// let line = r#"{"id": 7, "name": "Ada", "tags": ["x"]}"#;
+/// assert_eq!(json_field(line, "name").unwrap(), "Ada");
+/// assert!(json_field(line, "missing").unwrap().is_null());
+/// assert!(json_field(r#"{"name": "Ada""#, "name").is_err());
+/// ```
+pub fn json_field(text: &str, name: &str) -> serde_json::Result<Json> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = FieldOf(name).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// Deserializes one field of an object, skipping over the others without building them.
