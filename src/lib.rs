@@ -5,7 +5,12 @@
 //!
 //! ## Which type to use
 //! - [`Delayed`]: wrap ordinary functions with [`delayed()`] so that for-loop code builds a graph.
-//! - Array, Bag and DataFrame collections build on the same core (see the issues in the README).
+//! - [`Bag`]: a partitioned collection of any items — text lines, JSON records, paths — with
+//!   map/filter, tree reductions, groupby and file I/O (Dask's `dask.bag`).
+//! - `array` (feature `array`): SIMD kernels over ndarray views; the chunked Array collection and
+//!   the DataFrame are next.
+//!
+//! Coming from Dask? Read [`doc::for_dask_users`]; the features are in [`doc::feature_flags`].
 //!
 //! ```
 //! use drask::prelude::*;
@@ -20,7 +25,8 @@
 //! ```
 //!
 //! ## Layout (data flows top to bottom)
-//! - collections ([`delayed`](mod@delayed), …): typed, lazy handles; each method adds one [`graph::Node`].
+//! - collections ([`delayed`](mod@delayed), [`bag`], …): typed, lazy handles; each method adds one
+//!   [`graph::Node`].
 //! - [`graph`]: nodes lower to one [`graph::Task`] per chunk; [`graph::optimize`] passes
 //!   cull, inline and fuse; [`graph::Graph`] prints as text and DOT.
 //! - [`sched`]: the [`sched::Executor`] trait, [`sched::Synchronous`] (reference) and
@@ -40,6 +46,7 @@ pub mod bag;
 mod collection;
 pub mod delayed;
 pub mod diagnostics;
+pub mod doc;
 mod error;
 pub mod graph;
 pub mod prelude;

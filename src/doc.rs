@@ -1,0 +1,66 @@
+//! Guides: longer reading than the API docs, with runnable examples.
+
+pub mod for_dask_users {
+    //! # drask for Dask users
+    //!
+    //! drask keeps Dask's model — lazy collections, a task graph, an optimizer, pluggable
+    //! executors — and its vocabulary where it is the user's. What changes is what Rust changes:
+    //! types at the edges, closures instead of pickled functions, `Result` instead of exceptions.
+    //!
+    //! | Dask | drask |
+    //! |---|---|
+    //! | `dask.delayed(f)(x, y)` | `delayed(f).call((x, y))` — `f` takes `&X, &Y` |
+    //! | `delayed(f, pure=True)` | `delayed(f).name("f")`: same name and inputs, same key |
+    //! | `dask.compute(a, b)` | `drask::compute((a, b))` |
+    //! | `x.compute(scheduler="sync")` | `x.compute_with(&ComputeOptions::new().executor(Synchronous))` |
+    //! | `x.compute(optimize_graph=False)` | `ComputeOptions::new().optimize(false)` |
+    //! | `x.visualize()` | `x.graph(true)?.to_dot()`; text: `x.explain()` |
+    //! | `ProgressBar()` | `ComputeOptions::new().progress()` (feature `progress`) |
+    //! | dashboard task stream | [`TaskStream`](crate::diagnostics::TaskStream), exported as a Chrome trace |
+    //! | `db.from_sequence(seq, npartitions=n)` | `Bag::from_vec(seq, n)` |
+    //! | `db.read_text(pattern)` | `Bag::read_text(pattern)?` (globs, lists, `.gz`) |
+    //! | `bag.map(json.loads).pluck("k")` | `Bag::read_json(p)?.pluck("k")`, or faster `ReadJson::new(p).field("k")` |
+    //! | `bag.frequencies().topk(k, key=1)` | `bag.frequencies().topk(k, \|(_, n)\| *n)` |
+    //! | `bag.foldby(key, binop, init, combine)` | `bag.foldby(key, init, binop, combine)` |
+    //!
+    //! ## Differences that matter
+    //! - **Errors are values.** A failing task makes `compute()` return
+    //!   [`Error::Task`](crate::Error::Task), naming the task's key; a panicking task becomes the
+    //!   same error. Wrong metadata fails while the graph is built, before anything runs.
+    //! - **Functions take references.** A delayed function receives `&T` for each `Delayed<T>`,
+    //!   so one computed value feeds many consumers without a copy. Bag methods take items by
+    //!   value: the last reader of a partition owns it, so `map` and `filter` reuse its memory.
+    //! - **Closures are local.** A closure cannot be sent to another process; functions that
+    //!   must run remotely are registered by name with [`register_fn!`](crate::register_fn).
+    //! - **Unnamed calls are impure.** Like Dask's `pure=False`, each call of an unnamed closure
+    //!   gets a fresh key; name it to share results between identical calls.
+    //!
+    //! ```
+    //! use drask::prelude::*;
+    //! use drask::sched::Synchronous;
+    //!
+    //! // dask: total = delayed(sum)([delayed(inc)(i) for i in range(10)])
+    //! fn inc(x: &i64) -> i64 { x + 1 }
+    //! let total = delayed(|xs: &Vec<i64>| xs.iter().sum::<i64>())
+    //!     .call((Delayed::collect((0..10).map(|i| delayed(inc).call((i,)))),));
+    //! assert_eq!(total.compute_with(&ComputeOptions::new().executor(Synchronous))?, 55);
+    //!
+    //! // dask: db.from_sequence(range(10), npartitions=3).filter(odd).map(square).sum()
+    //! let bag = Bag::from_vec((0..10).collect::<Vec<i64>>(), 3);
+    //! assert_eq!(bag.filter(|x| x % 2 == 1).map(|x| x * x).sum().compute()?, 165);
+    //! # Ok::<(), drask::Error>(())
+    //! ```
+}
+
+pub mod feature_flags {
+    //! # Feature flags
+    //!
+    //! | feature | default | what it adds | dependency |
+    //! |---|---|---|---|
+    //! | `progress` | yes | [`ComputeOptions::progress`](crate::ComputeOptions) and [`ProgressBar`](crate::diagnostics) | indicatif |
+    //! | `array` | yes | [`array`](crate::array) kernels over ndarray views (SIMD correlation) | ndarray |
+    //!
+    //! The core — task graph, optimizer, executors, Delayed, Bag, registry, task stream — always
+    //! builds (`--no-default-features`). Heavy dependencies get a feature of their own: polars
+    //! will come behind `frame`, networking behind `distributed`.
+}
