@@ -1,12 +1,14 @@
-//! Arrays: kernels over [`ndarray`] views, the building blocks of the chunked `Array` collection.
+//! Arrays: a lazy chunked n-dimensional [`Array`] over ndarray blocks (Dask's `dask.array`), and
+//! the kernels it is built on.
 //!
-//! For now this module holds the built-in Pearson correlation reduction, as free functions on
-//! in-memory (or memory-mapped) 2-D views:
+//! - [`Array`]: creation (`from_array`, `full`/`zeros`/`ones`, `arange`, `linspace`),
+//!   elementwise arithmetic with NumPy broadcasting fused into one task per block, reductions
+//!   (`sum`, `mean`, `sum_axis`, `mean_axis`) as tree reductions. [`Chunks`] says how the axes
+//!   are cut.
 //! - [`correlate_ranges`]: one target column against every column, over one or many row ranges
-//!   (which may overlap), in one pass over the rows they cover.
-//! - [`corrcoef_targets`]: several target columns against every column over one range, like
-//!   rows of NumPy's `corrcoef`.
-//! - [`simd_level`]: which SIMD kernel this CPU runs.
+//!   (which may overlap), in one pass over the rows they cover; [`corrcoef_targets`]: several
+//!   targets against every column, like rows of NumPy's `corrcoef`; [`simd_level`]: which SIMD
+//!   kernel this CPU runs.
 //!
 //! ```
 //! use drask::array::correlate_ranges;
@@ -21,8 +23,16 @@
 //!
 //! The crate re-exports [`ndarray`], whose types appear in this API.
 
+mod chunks;
+mod collection;
 mod corr;
+mod element;
+mod elementwise;
+mod reduce;
 
+pub use chunks::{AUTO_BLOCK_BYTES, Chunks};
+pub use collection::Array;
 pub use corr::{CorrElem, corrcoef_targets, correlate_ranges, simd_level};
+pub use element::Element;
 #[doc(no_inline)]
 pub use ndarray;

@@ -610,7 +610,7 @@ impl<T: Item + PartialOrd + fmt::Debug> Bag<T> {
             }
             Ok(best)
         };
-        let layer = super::layers::TreeReduce {
+        let layer = crate::graph::TreeReduce {
             name,
             chunk: Arc::new(PartitionOp::new(name, pick)),
             combine: Arc::new(GatherOp::new("combine", move |parts: Vec<Option<T>>| {
@@ -619,7 +619,7 @@ impl<T: Item + PartialOrd + fmt::Debug> Bag<T> {
             finish: Arc::new(GatherOp::new("finish", |mut last: Vec<Option<T>>| {
                 last.pop().ok_or_else(|| "no partial result".into())
             })),
-            npartitions: self.npartitions,
+            blocks: crate::graph::TreeReduce::partitions(self.npartitions),
             split_every,
         };
         Delayed::from_node(Node::new(

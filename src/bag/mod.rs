@@ -32,8 +32,9 @@ use std::sync::Arc;
 use crate::collection::Collection;
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Error, Result};
+use crate::graph::TreeReduce;
 use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
-use layers::{Blockwise, Partitions, TreeReduce};
+use layers::{Blockwise, Partitions};
 use ops::{GatherOp, PartitionOp};
 
 pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText, json_field};
@@ -277,7 +278,7 @@ impl<T: Item> Bag<T> {
                 let a = last.pop().ok_or("a reduction finished with no partial result")?;
                 Ok(finish(a))
             })),
-            npartitions: self.npartitions,
+            blocks: TreeReduce::partitions(self.npartitions),
             split_every,
         };
         Delayed::from_node(Node::new(

@@ -18,6 +18,7 @@ pub mod optimize;
 mod task;
 #[cfg(test)]
 pub(crate) mod testing;
+mod tree_reduce;
 
 use std::collections::HashMap;
 
@@ -32,6 +33,7 @@ pub(crate) use lower::nodes_in_order;
 pub use lower::{Lowering, lower};
 pub use node::{Layer, Node};
 pub use task::{Literal, Op, OpSpec, Task, Value, take_value};
+pub(crate) use tree_reduce::TreeReduce;
 
 use crate::error::{Error, Result};
 

@@ -39,6 +39,12 @@ pub trait Layer: fmt::Debug + Send + Sync {
     /// # Errors
     /// Only on a broken invariant: metadata was checked when the node was built.
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()>;
+
+    /// The layer as `Any`, for collections that rewrite their own nodes (an array fuses a chain
+    /// of elementwise layers into one). `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// One collection operation: a name with a deterministic token, the operations it reads, and the

@@ -1,0 +1,502 @@
+//! Elementwise arithmetic with NumPy broadcasting, fused at the high-level graph: a chain like
+//! `(x + y) * 2 - z` is one node whose layer holds the whole expression, so it lowers to one
+//! task per block, not one per operation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::sync::Arc;
+
+use ndarray::{ArrayD, Dimension, IxDyn};
+
+use crate::array::collection::block_key;
+use crate::array::{Array, Chunks, Element};
+use crate::error::{BoxError, Error, Result};
+use crate::graph::{Key, Layer, Lowering, Node, Op, Value, unique_token};
+
+/// A binary elementwise operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinOp {
+    fn name(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "sub",
+            BinOp::Mul => "mul",
+            BinOp::Div => "div",
+        }
+    }
+
+    fn apply<A: Element>(self, a: A, b: A) -> A {
+        match self {
+            BinOp::Add => a + b,
+            BinOp::Sub => a - b,
+            BinOp::Mul => a * b,
+            BinOp::Div => a / b,
+        }
+    }
+}
+
+type UnaryFn<A> = Arc<dyn Fn(A) -> A + Send + Sync>;
+
+/// An elementwise expression over the layer's inputs.
+#[derive(Clone)]
+pub(crate) enum Expr<A> {
+    /// The layer's `i`-th input block.
+    Input(usize),
+    Scalar(A),
+    Unary(&'static str, UnaryFn<A>, Box<Expr<A>>),
+    Binary(BinOp, Box<Expr<A>>, Box<Expr<A>>),
+}
+
+impl<A: Element> Expr<A> {
+    /// The operations in evaluation order, for `explain()`: `add+mul`.
+    fn op_names(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Expr::Input(_) | Expr::Scalar(_) => {}
+            Expr::Unary(name, _, x) => {
+                x.op_names(out);
+                out.push(name);
+            }
+            Expr::Binary(op, a, b) => {
+                a.op_names(out);
+                b.op_names(out);
+                out.push(op.name());
+            }
+        }
+    }
+
+    fn remap(self, to: &[usize]) -> Expr<A> {
+        match self {
+            Expr::Input(i) => Expr::Input(to[i]),
+            Expr::Scalar(s) => Expr::Scalar(s),
+            Expr::Unary(n, f, x) => Expr::Unary(n, f, Box::new(x.remap(to))),
+            Expr::Binary(op, a, b) => Expr::Binary(op, Box::new(a.remap(to)), Box::new(b.remap(to))),
+        }
+    }
+
+    /// Evaluates on one block's inputs. Each input read is copied once, then updated in place,
+    /// so a chain of scalar operations makes one pass per operation over one block that stays
+    /// in cache-sized pieces only for small blocks. (Tiled evaluation, one pass over memory for
+    /// the whole chain, is the next step.)
+    fn eval(&self, inputs: &[&ArrayD<A>]) -> Evaluated<A> {
+        match self {
+            Expr::Input(i) => Evaluated::Block(inputs[*i].clone()),
+            Expr::Scalar(s) => Evaluated::Scalar(*s),
+            Expr::Unary(_, f, x) => match x.eval(inputs) {
+                Evaluated::Scalar(s) => Evaluated::Scalar(f(s)),
+                Evaluated::Block(mut b) => {
+                    b.mapv_inplace(|v| f(v));
+                    Evaluated::Block(b)
+                }
+            },
+            Expr::Binary(op, a, b) => {
+                let op = *op;
+                match (a.eval(inputs), b.eval(inputs)) {
+                    (Evaluated::Scalar(x), Evaluated::Scalar(y)) => Evaluated::Scalar(op.apply(x, y)),
+                    (Evaluated::Block(mut x), Evaluated::Scalar(y)) => {
+                        x.mapv_inplace(|v| op.apply(v, y));
+                        Evaluated::Block(x)
+                    }
+                    (Evaluated::Scalar(x), Evaluated::Block(mut y)) => {
+                        y.mapv_inplace(|v| op.apply(x, v));
+                        Evaluated::Block(y)
+                    }
+                    (Evaluated::Block(x), Evaluated::Block(y)) => Evaluated::Block(zip_broadcast(op, x, y)),
+                }
+            }
+        }
+    }
+}
+
+/// Combines two blocks whose shapes broadcast, reusing the first when it has the result's shape.
+fn zip_broadcast<A: Element>(op: BinOp, mut x: ArrayD<A>, y: ArrayD<A>) -> ArrayD<A> {
+    if let Some(y) = y.broadcast(x.raw_dim()) {
+        ndarray::Zip::from(&mut x)
+            .and(&y)
+            .for_each(|a, &b| *a = op.apply(*a, b));
+        return x;
+    }
+    let shape = broadcast_shapes(x.shape(), y.shape()).expect("shapes were checked when the graph was built");
+    let x = x.broadcast(IxDyn(&shape)).expect("checked").to_owned();
+    zip_broadcast(op, x, y)
+}
+
+/// A value while an expression evaluates: a block it owns, or a scalar not yet broadcast.
+enum Evaluated<A> {
+    Block(ArrayD<A>),
+    Scalar(A),
+}
+
+/// The NumPy broadcast of two shapes, or `None` if they do not broadcast.
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    (0..n)
+        .map(|k| {
+            let x = if k + a.len() >= n { a[k + a.len() - n] } else { 1 };
+            let y = if k + b.len() >= n { b[k + b.len() - n] } else { 1 };
+            match (x, y) {
+                _ if x == y => Some(x),
+                (1, _) => Some(y),
+                (_, 1) => Some(x),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// One node's worth of fused elementwise work.
+pub(crate) struct Elementwise<A> {
+    expr: Arc<Expr<A>>,
+    name: String,
+    chunks: Chunks,
+    /// Each input's shape and chunks, to map output blocks to input blocks.
+    inputs: Vec<(Vec<usize>, Chunks)>,
+}
+
+impl<A> fmt::Debug for Elementwise<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Elementwise({}, {:?})", self.name, self.chunks)
+    }
+}
+
+impl<A: Element> Layer for Elementwise<A> {
+    fn op_name(&self) -> &str {
+        &self.name
+    }
+
+    fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+        let n = self.chunks.ndim();
+        let op: Arc<dyn Op> = Arc::new(ElementwiseOp {
+            expr: self.expr.clone(),
+            name: self.name.clone(),
+        });
+        for index in self.chunks.block_indices() {
+            let args: Vec<Key> = node
+                .inputs()
+                .iter()
+                .zip(&self.inputs)
+                .map(|(input, (shape, _))| {
+                    let r = shape.len();
+                    let at: Vec<usize> = (0..r)
+                        .map(|k| if shape[k] == 1 { 0 } else { index[n - r + k] })
+                        .collect();
+                    block_key(input, &at)
+                })
+                .collect();
+            out.add(block_key(node, &index), op.clone(), &args)?;
+        }
+        Ok(())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+struct ElementwiseOp<A> {
+    expr: Arc<Expr<A>>,
+    name: String,
+}
+
+impl<A> fmt::Debug for ElementwiseOp<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ElementwiseOp({})", self.name)
+    }
+}
+
+impl<A: Element> Op for ElementwiseOp<A> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        let blocks = inputs
+            .iter()
+            .map(|v| {
+                v.downcast_ref::<ArrayD<A>>()
+                    .ok_or("an elementwise input is not a block of this type")
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.expr.eval(&blocks) {
+            Evaluated::Block(b) => Ok(Arc::new(b)),
+            Evaluated::Scalar(_) => Err("an elementwise expression with no array input".into()),
+        }
+    }
+}
+
+/// An operand: the expression it contributes and the nodes (with shapes and chunks) it reads.
+struct Operand<A> {
+    expr: Expr<A>,
+    inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>,
+}
+
+impl<A: Element> Operand<A> {
+    /// An array operand; an elementwise node is opened up, so its expression fuses into ours.
+    fn of<D>(array: &Array<A, D>) -> Operand<A> {
+        let node = &array.node;
+        if let Some(layer) = node.layer().as_any().and_then(|l| l.downcast_ref::<Elementwise<A>>()) {
+            let inputs = node
+                .inputs()
+                .iter()
+                .zip(&layer.inputs)
+                .map(|(n, (shape, chunks))| (n.clone(), shape.clone(), chunks.clone()))
+                .collect();
+            return Operand {
+                expr: (*layer.expr).clone(),
+                inputs,
+            };
+        }
+        Operand {
+            expr: Expr::Input(0),
+            inputs: vec![(node.clone(), array.shape(), (*array.chunks).clone())],
+        }
+    }
+}
+
+/// The output chunks of inputs broadcast to `shape`: along each axis, the chunks of the inputs
+/// that span it, which must agree.
+fn output_chunks(shape: &[usize], inputs: &[(Arc<Node>, Vec<usize>, Chunks)]) -> Result<Chunks> {
+    let n = shape.len();
+    let axes = (0..n)
+        .map(|axis| {
+            let mut found: Option<&Vec<usize>> = None;
+            for (_, s, c) in inputs {
+                let r = s.len();
+                if axis + r < n || s[axis + r - n] != shape[axis] {
+                    continue;
+                }
+                let mine = &c.axes()[axis + r - n];
+                match found {
+                    None => found = Some(mine),
+                    Some(other) if other == mine => {}
+                    Some(other) => {
+                        return Err(Error::Metadata(format!(
+                            "chunks differ along axis {axis}: {other:?} and {mine:?}; rechunk one operand to match"
+                        )));
+                    }
+                }
+            }
+            Ok(found.cloned().unwrap_or_else(|| vec![shape[axis]]))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Chunks::explicit(shape, axes)
+}
+
+fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>) -> Result<Array<A, D>> {
+    let shape = inputs
+        .iter()
+        .try_fold(Vec::new(), |acc: Vec<usize>, (_, s, _)| broadcast_shapes(&acc, s))
+        .ok_or_else(|| {
+            let shapes: Vec<&Vec<usize>> = inputs.iter().map(|(_, s, _)| s).collect();
+            Error::Metadata(format!("shapes {shapes:?} do not broadcast"))
+        })?;
+    let chunks = output_chunks(&shape, &inputs)?;
+    let mut names = Vec::new();
+    expr.op_names(&mut names);
+    let name = names.join("+");
+    let prefix = names.last().copied().unwrap_or("elementwise");
+    let layer = Elementwise {
+        expr: Arc::new(expr),
+        name,
+        chunks: chunks.clone(),
+        inputs: inputs.iter().map(|(_, s, c)| (s.clone(), c.clone())).collect(),
+    };
+    let nodes = inputs.into_iter().map(|(n, _, _)| n).collect();
+    let node = Node::new(unique_token(prefix).into(), nodes, Box::new(layer));
+    Ok(Array::from_node(node, Arc::new(chunks)))
+}
+
+/// Merges two operands' inputs (a node read by both is read once) into one expression.
+fn binary<A: Element, D>(op: BinOp, a: Operand<A>, b: Operand<A>) -> Result<Array<A, D>> {
+    let mut inputs = a.inputs;
+    let mut position: HashMap<Arc<str>, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _, _))| (n.name().clone(), i))
+        .collect();
+    let remap: Vec<usize> = b
+        .inputs
+        .into_iter()
+        .map(|input| {
+            *position.entry(input.0.name().clone()).or_insert_with(|| {
+                inputs.push(input);
+                inputs.len() - 1
+            })
+        })
+        .collect();
+    let expr = Expr::Binary(op, Box::new(a.expr), Box::new(b.expr.remap(&remap)));
+    build(expr, inputs)
+}
+
+impl<A: Element, D: Dimension> Array<A, D> {
+    fn with_scalar(&self, op: BinOp, scalar: A, scalar_first: bool) -> Array<A, D> {
+        let a = Operand::of(self);
+        let s = Box::new(Expr::Scalar(scalar));
+        let expr = if scalar_first {
+            Expr::Binary(op, s, Box::new(a.expr))
+        } else {
+            Expr::Binary(op, Box::new(a.expr), s)
+        };
+        build(expr, a.inputs).expect("a scalar operation keeps the shape and chunks")
+    }
+
+    fn try_binary<E: Dimension>(&self, op: BinOp, other: &Array<A, E>) -> Result<Array<A, D>> {
+        binary(op, Operand::of(self), Operand::of(other))
+    }
+
+    /// `self + other` with NumPy broadcasting.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] if the shapes do not broadcast or the chunks of a shared axis differ
+    /// (checked here, while building).
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::{self, array}};
+    /// let col = Array::from_array(array![[1.0], [2.0]], &[1, 1])?;      // 2 x 1
+    /// let row = Array::from_array(array![[10.0, 20.0, 30.0]], &[1, 3])?; // 1 x 3
+    /// assert_eq!(col.try_add(&row)?.compute()?, array![[11.0, 21.0, 31.0], [12.0, 22.0, 32.0]]);
+    /// let bad = Array::from_array(array![[1.0, 2.0]], &[1, 2])?;
+    /// assert!(row.try_add(&bad).is_err());
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn try_add<E: Dimension>(&self, other: &Array<A, E>) -> Result<Array<A, D>> {
+        self.try_binary(BinOp::Add, other)
+    }
+
+    /// `self - other` with broadcasting; errors as [`try_add`](Array::try_add).
+    ///
+    /// # Errors
+    /// As [`try_add`](Array::try_add).
+    pub fn try_sub<E: Dimension>(&self, other: &Array<A, E>) -> Result<Array<A, D>> {
+        self.try_binary(BinOp::Sub, other)
+    }
+
+    /// `self * other` with broadcasting; errors as [`try_add`](Array::try_add).
+    ///
+    /// # Errors
+    /// As [`try_add`](Array::try_add).
+    pub fn try_mul<E: Dimension>(&self, other: &Array<A, E>) -> Result<Array<A, D>> {
+        self.try_binary(BinOp::Mul, other)
+    }
+
+    /// `self / other` with broadcasting; errors as [`try_add`](Array::try_add).
+    ///
+    /// # Errors
+    /// As [`try_add`](Array::try_add).
+    pub fn try_div<E: Dimension>(&self, other: &Array<A, E>) -> Result<Array<A, D>> {
+        self.try_binary(BinOp::Div, other)
+    }
+
+    /// Applies `f` to every element, fused with the elementwise operations around it.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![1.0_f64, 4.0, 9.0], &[2])?;
+    /// assert_eq!(x.map("sqrt", f64::sqrt).compute()?, array![1.0, 2.0, 3.0]);
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn map(&self, name: &'static str, f: impl Fn(A) -> A + Send + Sync + 'static) -> Array<A, D> {
+        let a = Operand::of(self);
+        build(Expr::Unary(name, Arc::new(f), Box::new(a.expr)), a.inputs).expect("a map keeps the shape and chunks")
+    }
+
+    /// The absolute value of every element.
+    pub fn abs(&self) -> Array<A, D> {
+        self.map("abs", A::abs)
+    }
+}
+
+macro_rules! impl_binary_operator {
+    ($Trait:ident, $method:ident, $op:expr, $try:ident) => {
+        /// Elementwise with broadcasting.
+        ///
+        /// # Panics
+        /// If the shapes do not broadcast or shared axes are chunked differently; use the
+        /// `try_` method for an error instead.
+        impl<A: Element, D: Dimension> $Trait<&Array<A, D>> for &Array<A, D> {
+            type Output = Array<A, D>;
+            fn $method(self, other: &Array<A, D>) -> Array<A, D> {
+                self.$try(other).unwrap_or_else(|e| panic!("{e}"))
+            }
+        }
+
+        impl<A: Element, D: Dimension> $Trait<Array<A, D>> for Array<A, D> {
+            type Output = Array<A, D>;
+            fn $method(self, other: Array<A, D>) -> Array<A, D> {
+                (&self).$method(&other)
+            }
+        }
+
+        impl<A: Element, D: Dimension> $Trait<&Array<A, D>> for Array<A, D> {
+            type Output = Array<A, D>;
+            fn $method(self, other: &Array<A, D>) -> Array<A, D> {
+                (&self).$method(other)
+            }
+        }
+
+        impl<A: Element, D: Dimension> $Trait<Array<A, D>> for &Array<A, D> {
+            type Output = Array<A, D>;
+            fn $method(self, other: Array<A, D>) -> Array<A, D> {
+                self.$method(&other)
+            }
+        }
+
+        impl<A: Element, D: Dimension> $Trait<A> for &Array<A, D> {
+            type Output = Array<A, D>;
+            fn $method(self, scalar: A) -> Array<A, D> {
+                self.with_scalar($op, scalar, false)
+            }
+        }
+
+        impl<A: Element, D: Dimension> $Trait<A> for Array<A, D> {
+            type Output = Array<A, D>;
+            fn $method(self, scalar: A) -> Array<A, D> {
+                self.with_scalar($op, scalar, false)
+            }
+        }
+    };
+}
+
+impl_binary_operator!(Add, add, BinOp::Add, try_add);
+impl_binary_operator!(Sub, sub, BinOp::Sub, try_sub);
+impl_binary_operator!(Mul, mul, BinOp::Mul, try_mul);
+impl_binary_operator!(Div, div, BinOp::Div, try_div);
+
+impl<A: Element, D: Dimension> Neg for &Array<A, D> {
+    type Output = Array<A, D>;
+    fn neg(self) -> Array<A, D> {
+        self.with_scalar(BinOp::Sub, A::zero(), true)
+    }
+}
+
+impl<A: Element, D: Dimension> Neg for Array<A, D> {
+    type Output = Array<A, D>;
+    fn neg(self) -> Array<A, D> {
+        -&self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_rules_match_numpy() {
+        assert_eq!(broadcast_shapes(&[3, 1], &[1, 4]), Some(vec![3, 4]));
+        assert_eq!(broadcast_shapes(&[4], &[2, 3, 4]), Some(vec![2, 3, 4]));
+        assert_eq!(broadcast_shapes(&[], &[2]), Some(vec![2]));
+        assert_eq!(broadcast_shapes(&[0], &[1]), Some(vec![0]));
+        assert_eq!(broadcast_shapes(&[2], &[3]), None);
+    }
+}

@@ -1,0 +1,294 @@
+//! Reductions of arrays: over all elements (a [`Delayed`] scalar) or along one axis (an array
+//! with that axis removed), as tree reductions over blocks, `split_every` partials at a time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ndarray::{ArrayD, Axis, Dimension, IxDyn, RemoveAxis};
+
+use crate::array::collection::block_key;
+use crate::array::{Array, Chunks, Element};
+use crate::bag::DEFAULT_SPLIT_EVERY;
+use crate::delayed::Delayed;
+use crate::error::{BoxError, Error, Result};
+use crate::graph::{Key, Layer, Lowering, Node, Op, TreeReduce, Value, unique_token};
+
+/// A partial result that tree reductions combine: per block, then merged.
+trait Partial<A>: Clone + Send + Sync + 'static {
+    fn of_block(block: &ArrayD<A>) -> Self;
+    fn merge(self, other: Self) -> Self;
+}
+
+/// Sum and count, accumulated in f64 for floats and exactly for integers.
+#[derive(Debug, Clone, Copy)]
+struct SumCount<A> {
+    sum: A,
+    count: u64,
+}
+
+impl<A: Element> Partial<A> for SumCount<A> {
+    fn of_block(block: &ArrayD<A>) -> Self {
+        SumCount {
+            sum: block.sum(),
+            count: block.len() as u64,
+        }
+    }
+
+    fn merge(self, other: Self) -> Self {
+        SumCount {
+            sum: self.sum + other.sum,
+            count: self.count + other.count,
+        }
+    }
+}
+
+/// Closure-backed op with a name, for the stages of a reduction.
+struct StageOp<F> {
+    name: &'static str,
+    f: F,
+}
+
+impl<F> fmt::Debug for StageOp<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StageOp({})", self.name)
+    }
+}
+
+impl<F: Fn(Vec<Value>) -> Result<Value, BoxError> + Send + Sync + 'static> Op for StageOp<F> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        (self.f)(inputs)
+    }
+}
+
+fn stage(name: &'static str, f: impl Fn(Vec<Value>) -> Result<Value, BoxError> + Send + Sync + 'static) -> Arc<dyn Op> {
+    Arc::new(StageOp { name, f })
+}
+
+fn get<T: 'static>(v: &Value) -> Result<&T, BoxError> {
+    v.downcast_ref::<T>()
+        .ok_or_else(|| format!("expected a {}", std::any::type_name::<T>()).into())
+}
+
+impl<A: Element, D: Dimension> Array<A, D> {
+    /// A reduction of every element to a scalar, through partials `P`.
+    fn reduce_all<P: Partial<A>, R: Clone + Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        finish: impl Fn(P) -> R + Send + Sync + 'static,
+        split_every: usize,
+    ) -> Delayed<R> {
+        let blocks = self
+            .chunks
+            .block_indices()
+            .into_iter()
+            .map(|i| i.into_iter().map(|x| x as u32).collect())
+            .collect();
+        let layer = TreeReduce {
+            name,
+            chunk: stage(name, |inputs| Ok(Arc::new(P::of_block(get::<ArrayD<A>>(&inputs[0])?)))),
+            combine: stage("combine", |inputs| {
+                let mut parts = inputs.iter().map(get::<P>);
+                let first = parts.next().ok_or("nothing to combine")??.clone();
+                Ok(Arc::new(
+                    parts.try_fold(first, |acc, p| p.map(|p| acc.merge(p.clone())))?,
+                ))
+            }),
+            finish: stage("finish", move |inputs| {
+                Ok(Arc::new(finish(get::<P>(&inputs[0])?.clone())))
+            }),
+            blocks,
+            split_every,
+        };
+        Delayed::from_node(Node::new(
+            unique_token(name).into(),
+            vec![self.node.clone()],
+            Box::new(layer),
+        ))
+    }
+
+    /// The sum of every element (exact for integers, which wrap on overflow in release builds).
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::Array2};
+    /// let x = Array::from_array(Array2::from_shape_fn((5, 7), |(i, j)| (i * 7 + j) as i64), &[2, 3])?;
+    /// assert_eq!(x.sum().compute()?, (0..35).sum::<i64>());
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn sum(&self) -> Delayed<A> {
+        self.reduce_all::<SumCount<A>, A>("sum", |p| p.sum, DEFAULT_SPLIT_EVERY)
+    }
+
+    /// The mean of every element, as `f64`; NaN for an empty array.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![1.0_f32, 2.0, 3.0, 6.0], &[3])?;
+    /// assert_eq!(x.mean().compute()?, 3.0);
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn mean(&self) -> Delayed<f64> {
+        self.reduce_all::<SumCount<A>, f64>(
+            "mean",
+            |p| {
+                if p.count == 0 {
+                    f64::NAN
+                } else {
+                    p.sum.to_f64() / p.count as f64
+                }
+            },
+            DEFAULT_SPLIT_EVERY,
+        )
+    }
+}
+
+impl<A: Element, D: RemoveAxis> Array<A, D> {
+    /// The sum along `axis`: an array with that axis removed, whose blocks are the tree-reduced
+    /// sums of the input's blocks along the axis.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] if `axis` is out of range.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::{Array2, Axis}};
+    /// let data = Array2::from_shape_fn((6, 4), |(i, j)| (i + 10 * j) as f64);
+    /// let x = Array::from_array(data.clone(), &[4, 3])?;
+    /// assert_eq!(x.sum_axis(0)?.compute()?, data.sum_axis(Axis(0)));
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn sum_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
+        self.reduce_axis(
+            "sum",
+            axis,
+            |b: &ArrayD<A>, ax| b.sum_axis(Axis(ax)),
+            |a, b| a + b,
+            |s, _n| s,
+        )
+    }
+
+    /// The mean along `axis` (NaN where the axis is empty).
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] if `axis` is out of range.
+    pub fn mean_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
+        let n = self.shape().get(axis).copied().unwrap_or(0);
+        self.reduce_axis(
+            "mean",
+            axis,
+            |b: &ArrayD<A>, ax| b.sum_axis(Axis(ax)),
+            |a, b| a + b,
+            move |s: ArrayD<A>, _| s.mapv(|v| A::from_f64(if n == 0 { f64::NAN } else { v.to_f64() / n as f64 })),
+        )
+    }
+
+    fn reduce_axis(
+        &self,
+        name: &'static str,
+        axis: usize,
+        chunk: impl Fn(&ArrayD<A>, usize) -> ArrayD<A> + Send + Sync + 'static,
+        combine: impl Fn(ArrayD<A>, ArrayD<A>) -> ArrayD<A> + Send + Sync + 'static,
+        finish: impl Fn(ArrayD<A>, usize) -> ArrayD<A> + Send + Sync + 'static,
+    ) -> Result<Array<A, D::Smaller>> {
+        if axis >= self.ndim() {
+            return Err(Error::Metadata(format!(
+                "axis {axis} is out of range for {} axes",
+                self.ndim()
+            )));
+        }
+        let out_chunks = self.chunks.without_axis(axis);
+        let combine = Arc::new(combine);
+        let layer = AxisReduce {
+            name,
+            axis,
+            in_chunks: (*self.chunks).clone(),
+            out_chunks: out_chunks.clone(),
+            chunk: stage(name, move |inputs| {
+                Ok(Arc::new(chunk(get::<ArrayD<A>>(&inputs[0])?, axis)))
+            }),
+            combine: stage("combine", move |inputs| {
+                let mut parts = inputs.into_iter().map(crate::graph::take_value::<ArrayD<A>>);
+                let first = parts.next().ok_or("nothing to combine")??;
+                Ok(Arc::new(parts.try_fold(first, |acc, p| p.map(|p| combine(acc, p)))?))
+            }),
+            finish: stage("finish", move |inputs| {
+                let v = crate::graph::take_value::<ArrayD<A>>(inputs.into_iter().next().ok_or("no partial")?)?;
+                Ok(Arc::new(finish(v, axis)))
+            }),
+            split_every: DEFAULT_SPLIT_EVERY,
+        };
+        let node = Node::new(unique_token(name).into(), vec![self.node.clone()], Box::new(layer));
+        Array::<A, IxDyn>::from_node(node, Arc::new(out_chunks)).with_dim()
+    }
+}
+
+/// Reduces blocks along one axis: for every output block, a tree over the input blocks that
+/// line up along the axis. Partial keys are `('<name>-partial', level, out block…, group)`.
+struct AxisReduce {
+    name: &'static str,
+    axis: usize,
+    in_chunks: Chunks,
+    out_chunks: Chunks,
+    chunk: Arc<dyn Op>,
+    combine: Arc<dyn Op>,
+    finish: Arc<dyn Op>,
+    split_every: usize,
+}
+
+impl fmt::Debug for AxisReduce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AxisReduce({}, axis {})", self.name, self.axis)
+    }
+}
+
+impl Layer for AxisReduce {
+    fn op_name(&self) -> &str {
+        self.name
+    }
+
+    fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+        let input = &node.inputs()[0];
+        let partial: Arc<str> = format!("{}-partial", node.name()).into();
+        let along = self.in_chunks.grid()[self.axis];
+        for index in self.out_chunks.block_indices() {
+            let at = |level: u32, g: usize| {
+                let mut k: Vec<u32> = vec![level];
+                k.extend(index.iter().map(|&i| i as u32));
+                k.push(g as u32);
+                Key::new(partial.clone(), k)
+            };
+            let mut level: Vec<Key> = (0..along)
+                .map(|j| {
+                    let mut in_index = index.clone();
+                    in_index.insert(self.axis, j);
+                    let key = at(0, j);
+                    out.add(key.clone(), self.chunk.clone(), &[block_key(input, &in_index)])?;
+                    Ok(key)
+                })
+                .collect::<Result<_>>()?;
+            let mut depth = 0;
+            while level.len() > 1 {
+                depth += 1;
+                level = level
+                    .chunks(self.split_every.max(2))
+                    .enumerate()
+                    .map(|(g, group)| {
+                        let key = at(depth, g);
+                        out.add(key.clone(), self.combine.clone(), group)?;
+                        Ok(key)
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            out.add(block_key(node, &index), self.finish.clone(), &level)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! A tree reduction layer shared by the collections: many blocks or partitions reduced to one
+//! value, `split_every` partial results at a time.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::graph::{Key, Layer, Lowering, Node, Op};
+
+/// A tree reduction: `chunk` turns each input block into a partial result; `combine` merges up
+/// to `split_every` partials at a time, level by level, until one is left; `finish` turns it into
+/// the result, under the node's single key (so the result is a [`Delayed`](crate::Delayed)).
+///
+/// Keys: `(name, 0, i)` for chunks, `(name, level, j)` for combines, `'name'` for the result.
+#[derive(Debug)]
+pub(crate) struct TreeReduce {
+    pub(crate) name: &'static str,
+    pub(crate) chunk: Arc<dyn Op>,
+    pub(crate) combine: Arc<dyn Op>,
+    pub(crate) finish: Arc<dyn Op>,
+    /// The block index (within the node's single input) of every block to reduce.
+    pub(crate) blocks: Vec<Vec<u32>>,
+    pub(crate) split_every: usize,
+}
+
+impl TreeReduce {
+    /// The block indices of `n` bag partitions: `[0], [1], …`.
+    pub(crate) fn partitions(n: usize) -> Vec<Vec<u32>> {
+        (0..n as u32).map(|i| vec![i]).collect()
+    }
+}
+
+impl Layer for TreeReduce {
+    fn op_name(&self) -> &str {
+        self.name
+    }
+
+    fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+        let input = &node.inputs()[0];
+        let mut level: Vec<Key> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                let key = node.key([0, i as u32]);
+                out.add(key.clone(), self.chunk.clone(), &[input.key(block.clone())])?;
+                Ok(key)
+            })
+            .collect::<Result<_>>()?;
+        let mut depth = 0;
+        while level.len() > 1 {
+            depth += 1;
+            level = level
+                .chunks(self.split_every.max(2))
+                .enumerate()
+                .map(|(j, group)| {
+                    let key = node.key([depth, j as u32]);
+                    out.add(key.clone(), self.combine.clone(), group)?;
+                    Ok(key)
+                })
+                .collect::<Result<_>>()?;
+        }
+        out.add(Key::single(node.name().clone()), self.finish.clone(), &level)?;
+        Ok(())
+    }
+}

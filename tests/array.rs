@@ -1,0 +1,149 @@
+//! The chunked Array against plain ndarray, on random shapes and chunkings (ragged last blocks,
+//! single-element blocks, empty arrays), with both executors.
+
+use drask::array::ndarray::{ArrayD, Axis, Dimension, IxDyn};
+use drask::array::{Array, Chunks};
+use drask::prelude::*;
+use drask::sched::Synchronous;
+use proptest::prelude::*;
+
+/// A random shape of 1 to 3 axes (lengths 0..9) with a random block shape that fits it.
+fn shape_and_block() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    prop::collection::vec(0_usize..9, 1..4).prop_flat_map(|shape| {
+        let blocks: Vec<_> = shape.iter().map(|&n| 1..=n.max(1)).collect();
+        (Just(shape), blocks)
+    })
+}
+
+fn data(shape: &[usize], seed: i64) -> ArrayD<f64> {
+    ArrayD::from_shape_fn(IxDyn(shape), |i| {
+        let flat: i64 = i.as_array_view().iter().fold(seed, |acc, &x| acc * 31 + x as i64);
+        ((flat % 17) - 8) as f64 * 0.5
+    })
+}
+
+fn both_executors<C: Collection>(c: &C) -> (C::Output, C::Output) {
+    let sync = ComputeOptions::new().executor(Synchronous).optimize(false);
+    (c.compute().unwrap(), c.compute_with(&sync).unwrap())
+}
+
+fn close(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
+    a.shape() == b.shape()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| (x - y).abs() <= 1e-9 * (1.0 + y.abs()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn from_array_round_trips((shape, block) in shape_and_block()) {
+        let x = data(&shape, 1);
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        prop_assert_eq!(lazy.npartitions(), Chunks::uniform(&shape, &block).unwrap().nblocks());
+        let (threaded, sync) = both_executors(&lazy);
+        prop_assert_eq!(&threaded, &x);
+        prop_assert_eq!(&sync, &x);
+    }
+
+    #[test]
+    fn fused_arithmetic_matches_ndarray((shape, block) in shape_and_block()) {
+        let (x, y) = (data(&shape, 1), data(&shape, 2));
+        let lx = Array::from_array(x.clone(), &block).unwrap();
+        let ly = Array::from_array(y.clone(), &block).unwrap();
+        let lazy = (&(&(&lx + &ly) * 3.0) - &lx).abs() / 2.0;
+        let expected = ((&x + &y) * 3.0 - &x).mapv(f64::abs) / 2.0;
+        let (threaded, sync) = both_executors(&lazy);
+        prop_assert!(close(&threaded, &expected));
+        prop_assert!(close(&sync, &expected));
+        // One elementwise node for the whole chain: per block, the two reads and one task for the
+        // five operations (not one task per operation).
+        let blocks = lazy.npartitions();
+        prop_assert_eq!(lazy.graph(false).unwrap().len(), 3 * blocks);
+        prop_assert_eq!(lazy.graph(true).unwrap().len(), 3 * blocks);
+    }
+
+    #[test]
+    fn reductions_match_ndarray((shape, block) in shape_and_block(), axis_pick in 0_usize..3) {
+        let x = data(&shape, 3);
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        let (sum, sum_sync) = both_executors(&lazy.sum());
+        prop_assert!((sum - x.sum()).abs() < 1e-9 && (sum_sync - x.sum()).abs() < 1e-9);
+        let mean = lazy.mean().compute().unwrap();
+        if x.is_empty() {
+            prop_assert!(mean.is_nan());
+        } else {
+            prop_assert!((mean - x.mean().unwrap()).abs() < 1e-9);
+        }
+        let axis = axis_pick % shape.len();
+        let (along, along_sync) = both_executors(&lazy.sum_axis(axis).unwrap());
+        prop_assert!(close(&along, &x.sum_axis(Axis(axis))));
+        prop_assert!(close(&along_sync, &x.sum_axis(Axis(axis))));
+        if shape[axis] > 0 {
+            let m = lazy.mean_axis(axis).unwrap().compute().unwrap();
+            prop_assert!(close(&m, &x.mean_axis(Axis(axis)).unwrap()));
+        }
+    }
+}
+
+#[test]
+fn broadcasting_follows_numpy() {
+    let a = ArrayD::from_shape_fn(IxDyn(&[4, 1]), |i| i[0] as f64);
+    let b = ArrayD::from_shape_fn(IxDyn(&[3]), |i| 10.0 * i[0] as f64);
+    let la = Array::from_array(a.clone(), &[3, 1]).unwrap();
+    let lb = Array::from_array(b.clone(), &[3]).unwrap();
+    let sum = la.try_add(&lb).unwrap();
+    assert_eq!(sum.shape(), vec![4, 3]);
+    assert_eq!(sum.compute().unwrap(), &a + &b);
+    let prod = la.try_mul(&lb).unwrap().sum().compute().unwrap();
+    assert_eq!(prod, (&a * &b).sum());
+}
+
+#[test]
+fn mismatched_shapes_and_chunks_fail_while_building() {
+    let a = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[4, 3])), &[2, 3]).unwrap();
+    let b = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[4, 2])), &[2, 2]).unwrap();
+    let err = a.try_add(&b).unwrap_err();
+    assert!(matches!(err, Error::Metadata(_)), "{err}");
+    assert!(err.to_string().contains("do not broadcast"), "{err}");
+    let c = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[4, 3])), &[3, 3]).unwrap();
+    let err = a.try_add(&c).unwrap_err();
+    assert!(err.to_string().contains("chunks differ along axis 0"), "{err}");
+    assert!(a.sum_axis(2).is_err());
+    assert!(Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[4])), &[0]).is_err());
+}
+
+#[test]
+#[should_panic(expected = "do not broadcast")]
+fn operators_panic_on_mismatched_shapes() {
+    let a = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[4])), &[2]).unwrap();
+    let b = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[3])), &[3]).unwrap();
+    let _ = &a + &b;
+}
+
+#[test]
+fn creation_functions_match_numpy() {
+    use drask::array::ndarray::{Array1, Ix1, Ix2};
+    let r = Array::<i64, Ix1>::arange(3.0, 20.0, 4.0, 2).unwrap();
+    assert_eq!(r.compute().unwrap(), Array1::from(vec![3, 7, 11, 15, 19]));
+    let l = Array::<f64, Ix1>::linspace(0.0, 1.0, 5, 2).unwrap().compute().unwrap();
+    assert_eq!(l.to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    let z = Array::<f32, Ix2>::zeros(&[3, 0], &[2, 1]).unwrap();
+    assert_eq!(z.compute().unwrap().shape(), &[3, 0]);
+    let o = Array::<i32, Ix2>::ones(&[3, 4], &[2, 3]).unwrap();
+    assert_eq!(o.sum().compute().unwrap(), 12);
+    assert!(Array::<f64, Ix1>::arange(0.0, 1.0, 0.0, 2).is_err());
+}
+
+#[test]
+fn explain_shows_one_fused_task_per_block() {
+    let x = Array::from_array(ArrayD::<f64>::ones(IxDyn(&[4, 4])), &[2, 4]).unwrap();
+    let y = ((&x + 1.0) * 2.0 - &x) / 4.0;
+    let text = y.explain();
+    assert!(text.contains("high-level graph: 2 operations"), "{text}");
+    assert!(text.contains("= add+mul+sub+div("), "{text}");
+    let optimized = text.split("optimized").nth(1).unwrap();
+    assert!(optimized.contains(": 2 tasks"), "{text}");
+    assert_eq!(optimized.matches("array+add+mul+sub+div()").count(), 2, "{text}");
+}
