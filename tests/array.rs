@@ -147,3 +147,21 @@ fn explain_shows_one_fused_task_per_block() {
     assert!(optimized.contains(": 2 tasks"), "{text}");
     assert_eq!(optimized.matches("array+add+mul+sub+div()").count(), 2, "{text}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn transpose_matches_ndarray((shape, block) in shape_and_block()) {
+        let x = data(&shape, 4);
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        let (t, t_sync) = both_executors(&lazy.t());
+        prop_assert_eq!(&t, &x.t().to_owned());
+        prop_assert_eq!(&t_sync, &x.t().to_owned());
+        if shape.len() == 2 && shape[0] == shape[1] && block[0] == block[1] {
+            // (x + x.T) needs matching chunks, which a square grid of square blocks has.
+            let sym = lazy.try_add(&lazy.t()).unwrap().compute().unwrap();
+            prop_assert_eq!(sym, &x + &x.t());
+        }
+    }
+}

@@ -29,6 +29,7 @@ mod corr;
 mod element;
 mod elementwise;
 mod reduce;
+mod transpose;
 
 pub use chunks::{AUTO_BLOCK_BYTES, Chunks};
 pub use collection::Array;
