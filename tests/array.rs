@@ -165,3 +165,48 @@ proptest! {
         }
     }
 }
+
+fn same_or_both_nan(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-12)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn chunked_correlation_matches_the_kernel_on_the_whole(
+        nrows in 0_usize..40,
+        ncols in 1_usize..12,
+        row_block in 1_usize..15,
+        col_block in 1_usize..6,
+        target_pick in 0_usize..100,
+        bounds in prop::collection::vec((0_usize..45, 0_usize..45), 1..4),
+    ) {
+        use drask::array::ndarray::Array2;
+        let prices = Array2::from_shape_fn((nrows, ncols), |(i, j)| 50.0 + ((i * 7 + j * 13) % 11) as f64 + (i as f64).sqrt() * j as f64);
+        let target = target_pick % ncols;
+        let ranges: Vec<_> = bounds.iter().map(|&(a, b)| a.min(b).min(nrows)..a.max(b).min(nrows)).collect();
+        let x = Array::from_array(prices.clone(), &[row_block, col_block]).unwrap();
+        let lazy = x.correlate(target, &ranges).unwrap();
+        let expected = drask::array::correlate_ranges(prices.view(), target, &ranges).unwrap();
+        let (threaded, sync) = both_executors(&lazy);
+        prop_assert_eq!(threaded.shape(), expected.shape());
+        prop_assert!(same_or_both_nan(threaded.as_slice().unwrap(), expected.as_slice().unwrap()));
+        prop_assert!(same_or_both_nan(sync.as_slice().unwrap(), expected.as_slice().unwrap()));
+    }
+}
+
+#[test]
+#[allow(clippy::single_range_in_vec_init)] // one range is an ordinary request
+fn correlation_arguments_are_checked_while_building() {
+    use drask::array::ndarray::Array2;
+    let x = Array::from_array(Array2::<f32>::zeros((10, 4)), &[5, 2]).unwrap();
+    assert!(matches!(x.correlate(4, &[0..5]), Err(Error::Metadata(_))));
+    assert!(matches!(x.correlate(0, &[0..11]), Err(Error::Metadata(_))));
+    #[allow(clippy::reversed_empty_ranges)]
+    let backwards = 5..2;
+    assert!(matches!(x.correlate(0, &[backwards]), Err(Error::Metadata(_))));
+}

@@ -26,6 +26,7 @@
 mod chunks;
 mod collection;
 mod corr;
+mod correlate;
 mod element;
 mod elementwise;
 mod reduce;

@@ -1,0 +1,212 @@
+//! The correlation kernel as a built-in reduction of a chunked 2-D array: one task per column
+//! block, each reading the row blocks of its strip that the ranges touch.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn, s};
+
+use crate::array::collection::block_key;
+use crate::array::{Array, Chunks, CorrElem, Element, correlate_ranges};
+use crate::error::{BoxError, Error, Result};
+use crate::graph::{Key, Layer, Lowering, Node, Op, Value, unique_token};
+
+impl<A: Element + CorrElem> Array<A, Ix2> {
+    /// The Pearson correlation of column `target` with every column, over each half-open row
+    /// range: an array of shape `(ranges.len(), ncols)`, chunked like the columns. See
+    /// [`correlate_ranges`] for the numbers (NaN for zero variance, ranges of length 0 or 1).
+    ///
+    /// Each column block is one task, which reads only the row blocks the ranges touch, plus the
+    /// target's column; column blocks run in parallel. Each task copies the rows it needs of its
+    /// strip into one contiguous piece before the kernel reads it (a zero-copy path over the
+    /// blocks is future work; [`correlate_ranges`] on a memory-mapped view has none).
+    ///
+    /// # Errors
+    /// [`Error::Metadata`], while building, if `target` or a range is out of bounds.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::Array2};
+    /// let prices = Array2::from_shape_fn((60, 10), |(i, j)| 100.0 + ((i * (j + 1)) % 7) as f64);
+    /// let x = Array::from_array(prices.clone(), &[25, 4])?;
+    /// let lazy = x.correlate(3, &[0..30, 20..60])?;
+    /// let direct = drask::array::correlate_ranges(prices.view(), 3, &[0..30, 20..60])?;
+    /// let got = lazy.compute()?;
+    /// assert!(got.iter().zip(direct.iter()).all(|(a, b)| (a - b).abs() < 1e-12 || (a.is_nan() && b.is_nan())));
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn correlate(&self, target: usize, ranges: &[Range<usize>]) -> Result<Array<f64, Ix2>> {
+        let shape = self.shape();
+        let (nrows, ncols) = (shape[0], shape[1]);
+        if target >= ncols {
+            return Err(Error::Metadata(format!(
+                "correlation target {target} is out of bounds for {ncols} columns"
+            )));
+        }
+        if let Some(r) = ranges.iter().find(|r| r.start > r.end || r.end > nrows) {
+            return Err(Error::Metadata(format!(
+                "correlation row range {}..{} is not within the {nrows} rows",
+                r.start, r.end
+            )));
+        }
+        let col_chunks = self.chunks.axes()[1].clone();
+        let chunks = Chunks::explicit(&[ranges.len(), ncols], vec![vec![ranges.len()], col_chunks])?;
+        let layer = Correlate::<A> {
+            target,
+            ranges: ranges.to_vec(),
+            in_chunks: (*self.chunks).clone(),
+            _t: std::marker::PhantomData,
+        };
+        let node = Node::new(
+            unique_token("correlate").into(),
+            vec![self.node.clone()],
+            Box::new(layer),
+        );
+        Ok(Array::from_node(node, Arc::new(chunks)))
+    }
+}
+
+struct Correlate<A> {
+    target: usize,
+    ranges: Vec<Range<usize>>,
+    in_chunks: Chunks,
+    _t: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<A> fmt::Debug for Correlate<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Correlate(target {}, {} ranges)", self.target, self.ranges.len())
+    }
+}
+
+impl<A: Element + CorrElem> Layer for Correlate<A> {
+    fn op_name(&self) -> &str {
+        "correlate"
+    }
+
+    fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+        let input = &node.inputs()[0];
+        let (rows, cols) = (&self.in_chunks.axes()[0], &self.in_chunks.axes()[1]);
+        // Row blocks that hold at least one row of some range, with where each starts.
+        let mut starts = Vec::with_capacity(rows.len());
+        let mut at = 0;
+        for &len in rows {
+            starts.push(at);
+            at += len;
+        }
+        let needed: Vec<usize> = (0..rows.len())
+            .filter(|&i| {
+                let block = starts[i]..starts[i] + rows[i];
+                self.ranges
+                    .iter()
+                    .any(|r| r.start < block.end && block.start < r.end && r.start < r.end)
+            })
+            .collect();
+        // The strip holds only the needed blocks, back to back; a range never spans a block
+        // that is not needed (that block would hold some of its rows), so it maps to one run.
+        let mut compact_start = vec![0; rows.len()];
+        let mut strip_rows = 0;
+        for &i in &needed {
+            compact_start[i] = strip_rows;
+            strip_rows += rows[i];
+        }
+        let compact = |row: usize| {
+            let i = starts.partition_point(|&s| s <= row) - 1;
+            compact_start[i] + (row - starts[i])
+        };
+        let ranges: Vec<Range<usize>> = self
+            .ranges
+            .iter()
+            .map(|r| {
+                if r.start < r.end {
+                    compact(r.start)..compact(r.end - 1) + 1
+                } else {
+                    0..0
+                }
+            })
+            .collect();
+        let (target_block, target_col) = locate(cols, self.target);
+        let mut col0 = 0;
+        for (j, &width) in cols.iter().enumerate() {
+            let mut args: Vec<Key> = needed.iter().map(|&i| block_key(input, &[i, j])).collect();
+            args.extend(needed.iter().map(|&i| block_key(input, &[i, target_block])));
+            let op = CorrelateStrip::<A> {
+                blocks: needed.len(),
+                target_col,
+                ranges: ranges.clone(),
+                rows: strip_rows,
+                width,
+                _t: std::marker::PhantomData,
+            };
+            out.add(block_key(node, &[0, j]), Arc::new(op), &args)?;
+            col0 += width;
+        }
+        debug_assert_eq!(col0, cols.iter().sum::<usize>());
+        Ok(())
+    }
+}
+
+fn block<A: 'static>(v: &Value) -> Result<&ArrayD<A>, BoxError> {
+    v.downcast_ref::<ArrayD<A>>()
+        .ok_or_else(|| "a correlation input is not a block of this type".into())
+}
+
+/// The block holding column `col`, and the column's position inside it.
+fn locate(lengths: &[usize], col: usize) -> (usize, usize) {
+    let mut start = 0;
+    for (b, &len) in lengths.iter().enumerate() {
+        if col < start + len {
+            return (b, col - start);
+        }
+        start += len;
+    }
+    unreachable!("the target was checked against the shape")
+}
+
+struct CorrelateStrip<A> {
+    /// Row blocks of the strip (the same number of target blocks follow them in the inputs).
+    blocks: usize,
+    target_col: usize,
+    ranges: Vec<Range<usize>>,
+    rows: usize,
+    width: usize,
+    _t: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<A> fmt::Debug for CorrelateStrip<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CorrelateStrip({} rows x {})", self.rows, self.width)
+    }
+}
+
+impl<A: Element + CorrElem> Op for CorrelateStrip<A> {
+    fn name(&self) -> &str {
+        "correlate"
+    }
+
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        // The strip's needed rows, with the target column appended as the last column.
+        let mut strip = Array2::<A>::zeros((self.rows, self.width + 1));
+        let mut row = 0;
+        for b in 0..self.blocks {
+            let data = block::<A>(&inputs[b])?.view().into_dimensionality::<Ix2>()?;
+            let target = block::<A>(&inputs[self.blocks + b])?;
+            let n = data.nrows();
+            strip.slice_mut(s![row..row + n, ..self.width]).assign(&data);
+            strip
+                .slice_mut(s![row..row + n, self.width])
+                .assign(&target.index_axis(Axis(1), self.target_col));
+            row += n;
+        }
+        let result = correlate_ranges(strip.view(), self.width, &self.ranges)?;
+        // Drop the target's correlation with itself (the appended column).
+        Ok(Arc::new(
+            result
+                .slice(s![.., ..self.width])
+                .to_owned()
+                .into_dimensionality::<IxDyn>()?,
+        ))
+    }
+}
