@@ -210,3 +210,50 @@ fn correlation_arguments_are_checked_while_building() {
     let backwards = 5..2;
     assert!(matches!(x.correlate(0, &[backwards]), Err(Error::Metadata(_))));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn concatenate_and_stack_match_ndarray((shape, block) in shape_and_block(), rows in 0_usize..5, axis_pick in 0_usize..3) {
+        use drask::array::ndarray::{concatenate, stack};
+        let axis = axis_pick % shape.len();
+        let x = data(&shape, 5);
+        let mut other_shape = shape.clone();
+        other_shape[axis] = rows;
+        let y = data(&other_shape, 6);
+        let lx = Array::from_array(x.clone(), &block).unwrap();
+        let ly = Array::from_array(y.clone(), &block).unwrap();
+        let joined = Array::concatenate(&[lx.clone(), ly, lx.clone()], axis).unwrap();
+        let expected = concatenate(Axis(axis), &[x.view(), y.view(), x.view()]).unwrap();
+        let (threaded, sync) = both_executors(&joined);
+        prop_assert_eq!(&threaded, &expected);
+        prop_assert_eq!(&sync, &expected);
+        let stacked = Array::stack(&[lx.clone(), lx], axis).unwrap().compute().unwrap();
+        prop_assert_eq!(stacked, stack(Axis(axis), &[x.view(), x.view()]).unwrap());
+    }
+}
+
+#[test]
+fn map_blocks_checks_the_block_shape_at_compute() {
+    let x = Array::from_array(ArrayD::<f64>::ones(IxDyn(&[4])), &[2]).unwrap();
+    let doubled = x.map_blocks(|b| b * 2.0).compute().unwrap();
+    assert_eq!(doubled.sum(), 8.0);
+    let wrong = x.map_blocks(|_| ArrayD::zeros(IxDyn(&[3])));
+    let err = wrong.compute().unwrap_err();
+    assert!(err.key().is_some() && err.to_string().contains("expected [2]"), "{err}");
+}
+
+#[test]
+fn concatenate_rejects_mismatched_chunks() {
+    let a = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[2, 4])), &[1, 2]).unwrap();
+    let b = Array::from_array(ArrayD::<f64>::zeros(IxDyn(&[2, 4])), &[1, 4]).unwrap();
+    assert!(matches!(
+        Array::concatenate(&[a.clone(), b.clone()], 0),
+        Err(Error::Metadata(_))
+    ));
+    // Along axis 1 only axis 0 must match, and it does.
+    assert_eq!(Array::concatenate(&[a.clone(), b], 1).unwrap().shape(), vec![2, 8]);
+    assert!(Array::<f64, IxDyn>::concatenate(&[], 0).is_err());
+    assert!(Array::stack(&[a], 3).is_err());
+}

@@ -23,6 +23,7 @@
 //!
 //! The crate re-exports [`ndarray`], whose types appear in this API.
 
+mod blocks;
 mod chunks;
 mod collection;
 mod corr;
