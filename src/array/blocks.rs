@@ -176,10 +176,12 @@ impl<A: Element, D: Dimension> Array<A, D> {
     }
 }
 
+type FallibleBlockFn<A> = Arc<dyn Fn(ArrayD<A>) -> Result<ArrayD<A>, BoxError> + Send + Sync>;
+
 /// A closure-backed op over one block.
 struct BlockFn<A> {
     name: &'static str,
-    f: Arc<dyn Fn(ArrayD<A>) -> Result<ArrayD<A>, BoxError> + Send + Sync>,
+    f: FallibleBlockFn<A>,
 }
 
 impl<A> fmt::Debug for BlockFn<A> {
