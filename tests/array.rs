@@ -257,3 +257,47 @@ fn concatenate_rejects_mismatched_chunks() {
     assert!(Array::<f64, IxDyn>::concatenate(&[], 0).is_err());
     assert!(Array::stack(&[a], 3).is_err());
 }
+
+fn slice_strategy() -> impl Strategy<Value = drask::array::ndarray::Slice> {
+    (
+        -10_isize..10,
+        prop::option::of(-10_isize..10),
+        prop::sample::select(vec![-3_isize, -2, -1, 1, 2, 3]),
+    )
+        .prop_map(|(start, end, step)| drask::array::ndarray::Slice::new(start, end, step))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn slicing_and_indexing_match_ndarray(
+        (shape, block) in shape_and_block(),
+        slices in prop::collection::vec(slice_strategy(), 3),
+        index in -10_isize..10,
+        axis_pick in 0_usize..3,
+    ) {
+        use drask::array::ndarray::SliceInfoElem;
+        let x = data(&shape, 7);
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        let slices = &slices[..shape.len()];
+        // ndarray panics on out-of-range slice starts; the lazy slice clamps. Compare where
+        // ndarray accepts the slice.
+        let info: Vec<SliceInfoElem> = slices.iter().map(|&s| SliceInfoElem::from(s)).collect();
+        let expected = std::panic::catch_unwind(|| x.slice(info.as_slice()).to_owned());
+        if let Ok(expected) = expected {
+            let (threaded, sync) = both_executors(&lazy.slice(slices).unwrap());
+            prop_assert_eq!(&threaded, &expected);
+            prop_assert_eq!(&sync, &expected);
+        }
+        let axis = axis_pick % shape.len();
+        let len = shape[axis] as isize;
+        match lazy.index_axis(axis, index) {
+            Ok(picked) => {
+                let i = if index < 0 { len + index } else { index } as usize;
+                prop_assert_eq!(picked.compute().unwrap(), x.index_axis(Axis(axis), i).to_owned());
+            }
+            Err(e) => prop_assert!(index >= len || index < -len, "{e}"),
+        }
+    }
+}

@@ -31,6 +31,7 @@ mod correlate;
 mod element;
 mod elementwise;
 mod reduce;
+mod slice;
 mod transpose;
 
 pub use chunks::{AUTO_BLOCK_BYTES, Chunks};
