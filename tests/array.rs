@@ -301,3 +301,43 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn rechunk_keeps_values((shape, block) in shape_and_block(), new_block in prop::collection::vec(1_usize..10, 3)) {
+        let x = data(&shape, 8);
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        let new_block = &new_block[..shape.len()];
+        let re = lazy.rechunk(new_block).unwrap();
+        prop_assert_eq!(re.chunks(), &Chunks::uniform(&shape, new_block).unwrap());
+        let (threaded, sync) = both_executors(&re);
+        prop_assert_eq!(&threaded, &x);
+        prop_assert_eq!(&sync, &x);
+        // Rechunking makes mismatched operands addable.
+        let other = Array::from_array(x.clone(), new_block).unwrap();
+        prop_assert_eq!(re.try_add(&other).unwrap().compute().unwrap(), &x + &x);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn matmul_matches_ndarray(m in 0_usize..9, k in 0_usize..9, n in 0_usize..9, bm in 1_usize..5, bk in 1_usize..5, bn in 1_usize..5) {
+        use drask::array::ndarray::Array2;
+        let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 3 + j * 5) % 7) as i64 - 3);
+        let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 2 + j) % 5) as i64 - 2);
+        let la = Array::from_array(a.clone(), &[bm, bk]).unwrap();
+        let lb = Array::from_array(b.clone(), &[bk, bn]).unwrap();
+        let (threaded, sync) = both_executors(&la.dot(&lb).unwrap());
+        prop_assert_eq!(&threaded, &a.dot(&b));
+        prop_assert_eq!(&sync, &a.dot(&b));
+        if k > 1 && bk < k {
+            let other = Array::from_array(b.clone(), &[k, bn]).unwrap();
+            prop_assert!(la.dot(&other).is_err());
+            prop_assert_eq!(la.dot(&other.rechunk(&[bk, bn]).unwrap()).unwrap().compute().unwrap(), a.dot(&b));
+        }
+    }
+}

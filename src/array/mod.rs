@@ -30,6 +30,8 @@ mod corr;
 mod correlate;
 mod element;
 mod elementwise;
+mod matmul;
+mod rechunk;
 mod reduce;
 mod slice;
 mod transpose;
