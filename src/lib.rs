@@ -7,8 +7,9 @@
 //! - [`Delayed`]: wrap ordinary functions with [`delayed()`] so that for-loop code builds a graph.
 //! - [`Bag`]: a partitioned collection of any items — text lines, JSON records, paths — with
 //!   map/filter, tree reductions, groupby and file I/O (Dask's `dask.bag`).
-//! - `array` (feature `array`): SIMD kernels over ndarray views; the chunked Array collection and
-//!   the DataFrame are next.
+//! - [`array::Array`] (feature `array`): a chunked n-dimensional array of ndarray blocks
+//!   (Dask's `dask.array`), with the SIMD correlation kernel as a built-in reduction. The
+//!   DataFrame is next.
 //!
 //! Coming from Dask? Read [`doc::for_dask_users`]; the features are in [`doc::feature_flags`].
 //!
