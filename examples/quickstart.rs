@@ -60,6 +60,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (count, longest) = drask::compute((words.count(), words.map(|w| w.len()).max()))?;
     println!("bag: {count} words, the longest has {} letters", longest.unwrap_or(0));
 
+    // 7. An Array: blocks of an ndarray, arithmetic fused into one task per block.
+    let grid = drask::array::ndarray::Array2::from_shape_fn((1000, 1000), |(i, j)| ((i * 31 + j * 17) % 100) as f64);
+    let x = Array::from_array(grid.clone(), &[250, 500])?;
+    let lazy = (&x + &x.t()).mean_axis(0)?.sum();
+    let eager = (&grid + &grid.t())
+        .mean_axis(drask::array::ndarray::Axis(0))
+        .map_or(0.0, |m| m.sum());
+    println!(
+        "array: (x + x.T).mean(axis=0).sum() = {} (ndarray: {eager})",
+        lazy.compute()?
+    );
+
     let trace = std::env::temp_dir().join("drask-quickstart-trace.json");
     stream.write_chrome_trace(&trace)?;
     let summary = stream.summary();

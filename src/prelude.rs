@@ -2,3 +2,7 @@
 
 #[doc(no_inline)]
 pub use crate::{Bag, Collection, ComputeOptions, Delayed, Error, compute, delayed};
+
+#[cfg(feature = "array")]
+#[doc(no_inline)]
+pub use crate::array::Array;

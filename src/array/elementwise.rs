@@ -260,33 +260,67 @@ impl<A: Element> Operand<A> {
     }
 }
 
-/// The output chunks of inputs broadcast to `shape`: along each axis, the chunks of the inputs
-/// that span it, which must agree.
+/// The output chunks of inputs broadcast to `shape`: along each axis, the common refinement of
+/// the chunks of the inputs that span it (every block boundary of any of them), as Dask's
+/// `unify_chunks` does.
 fn output_chunks(shape: &[usize], inputs: &[(Arc<Node>, Vec<usize>, Chunks)]) -> Result<Chunks> {
     let n = shape.len();
     let axes = (0..n)
         .map(|axis| {
-            let mut found: Option<&Vec<usize>> = None;
+            let mut bounds: Vec<usize> = Vec::new();
             for (_, s, c) in inputs {
                 let r = s.len();
                 if axis + r < n || s[axis + r - n] != shape[axis] {
                     continue;
                 }
-                let mine = &c.axes()[axis + r - n];
-                match found {
-                    None => found = Some(mine),
-                    Some(other) if other == mine => {}
-                    Some(other) => {
-                        return Err(Error::Metadata(format!(
-                            "chunks differ along axis {axis}: {other:?} and {mine:?}; rechunk one operand to match"
-                        )));
-                    }
+                let mut at = 0;
+                for &len in &c.axes()[axis + r - n] {
+                    at += len;
+                    bounds.push(at);
                 }
             }
-            Ok(found.cloned().unwrap_or_else(|| vec![shape[axis]]))
+            bounds.sort_unstable();
+            bounds.dedup();
+            let lengths: Vec<usize> = bounds
+                .iter()
+                .zip(std::iter::once(&0).chain(bounds.iter()))
+                .map(|(&b, &a)| b - a)
+                .filter(|&l| l > 0)
+                .collect();
+            if lengths.is_empty() { vec![shape[axis]] } else { lengths }
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Vec<_>>();
     Chunks::explicit(shape, axes)
+}
+
+/// Rechunks the inputs whose chunks differ from `chunks` on the axes they span.
+fn unify<A: Element>(
+    chunks: &Chunks,
+    inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>,
+) -> Result<Vec<(Arc<Node>, Vec<usize>, Chunks)>> {
+    let n = chunks.ndim();
+    inputs
+        .into_iter()
+        .map(|(node, shape, own)| {
+            let r = shape.len();
+            let wanted: Vec<Vec<usize>> = (0..r)
+                .map(|k| {
+                    if shape[k] == 1 && chunks.shape()[n - r + k] != 1 {
+                        own.axes()[k].clone()
+                    } else {
+                        chunks.axes()[n - r + k].clone()
+                    }
+                })
+                .collect();
+            if wanted == own.axes() {
+                return Ok((node, shape, own));
+            }
+            let target = Chunks::explicit(&shape, wanted)?;
+            let array: Array<A, IxDyn> = Array::from_node(node, Arc::new(own));
+            let re = array.rechunk_to(target.clone())?;
+            Ok((re.node.clone(), shape, target))
+        })
+        .collect()
 }
 
 fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>) -> Result<Array<A, D>> {
@@ -298,6 +332,7 @@ fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<(Arc<Node>, Vec<usize>, Chunk
             Error::Metadata(format!("shapes {shapes:?} do not broadcast"))
         })?;
     let chunks = output_chunks(&shape, &inputs)?;
+    let inputs = unify::<A>(&chunks, inputs)?;
     let mut names = Vec::new();
     expr.op_names(&mut names);
     let name = names.join("+");
@@ -351,11 +386,12 @@ impl<A: Element, D: Dimension> Array<A, D> {
         binary(op, Operand::of(self), Operand::of(other))
     }
 
-    /// `self + other` with NumPy broadcasting.
+    /// `self + other` with NumPy broadcasting. Operands chunked differently along an axis are
+    /// rechunked to the common refinement of their chunks (every boundary of either), as Dask's
+    /// `unify_chunks` does.
     ///
     /// # Errors
-    /// [`Error::Metadata`] if the shapes do not broadcast or the chunks of a shared axis differ
-    /// (checked here, while building).
+    /// [`Error::Metadata`] if the shapes do not broadcast (checked here, while building).
     ///
     /// # Examples
     /// ```
@@ -422,8 +458,7 @@ macro_rules! impl_binary_operator {
         /// Elementwise with broadcasting.
         ///
         /// # Panics
-        /// If the shapes do not broadcast or shared axes are chunked differently; use the
-        /// `try_` method for an error instead.
+        /// If the shapes do not broadcast; use the `try_` method for an error instead.
         impl<A: Element, D: Dimension> $Trait<&Array<A, D>> for &Array<A, D> {
             type Output = Array<A, D>;
             fn $method(self, other: &Array<A, D>) -> Array<A, D> {
