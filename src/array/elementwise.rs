@@ -231,10 +231,13 @@ impl<A: Element> Op for ElementwiseOp<A> {
     }
 }
 
+/// An input of an elementwise node: the node, its shape and its chunks.
+type Input = (Arc<Node>, Vec<usize>, Chunks);
+
 /// An operand: the expression it contributes and the nodes (with shapes and chunks) it reads.
 struct Operand<A> {
     expr: Expr<A>,
-    inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>,
+    inputs: Vec<Input>,
 }
 
 impl<A: Element> Operand<A> {
@@ -263,7 +266,7 @@ impl<A: Element> Operand<A> {
 /// The output chunks of inputs broadcast to `shape`: along each axis, the common refinement of
 /// the chunks of the inputs that span it (every block boundary of any of them), as Dask's
 /// `unify_chunks` does.
-fn output_chunks(shape: &[usize], inputs: &[(Arc<Node>, Vec<usize>, Chunks)]) -> Result<Chunks> {
+fn output_chunks(shape: &[usize], inputs: &[Input]) -> Result<Chunks> {
     let n = shape.len();
     let axes = (0..n)
         .map(|axis| {
@@ -296,8 +299,8 @@ fn output_chunks(shape: &[usize], inputs: &[(Arc<Node>, Vec<usize>, Chunks)]) ->
 /// Rechunks the inputs whose chunks differ from `chunks` on the axes they span.
 fn unify<A: Element>(
     chunks: &Chunks,
-    inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>,
-) -> Result<Vec<(Arc<Node>, Vec<usize>, Chunks)>> {
+    inputs: Vec<Input>,
+) -> Result<Vec<Input>> {
     let n = chunks.ndim();
     inputs
         .into_iter()
@@ -323,7 +326,7 @@ fn unify<A: Element>(
         .collect()
 }
 
-fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<(Arc<Node>, Vec<usize>, Chunks)>) -> Result<Array<A, D>> {
+fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<Input>) -> Result<Array<A, D>> {
     let shape = inputs
         .iter()
         .try_fold(Vec::new(), |acc: Vec<usize>, (_, s, _)| broadcast_shapes(&acc, s))
