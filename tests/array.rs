@@ -344,3 +344,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_reduction_of_an_expression_reads_the_inputs_directly() {
+    let data = ArrayD::from_shape_fn(IxDyn(&[6, 5]), |i| (i[0] * 5 + i[1]) as f64);
+    let x = Array::from_array(data.clone(), &[4, 5]).unwrap();
+    let y = Array::from_array(data.clone(), &[4, 5]).unwrap();
+    let total = ((&x * 2.0) + &y).sum();
+    // The elementwise node is folded into the reduction: its result is never materialised.
+    let text = total.explain();
+    assert!(text.contains("high-level graph: 3 operations"), "{text}");
+    assert!(!text.contains("add("), "{text}");
+    assert_eq!(total.compute().unwrap(), (&data * 2.0 + &data).sum());
+    // Broadcast inputs take the materialising path, with the same result.
+    let row = Array::from_array(ArrayD::from_elem(IxDyn(&[5]), 1.0), &[5]).unwrap();
+    assert_eq!(x.try_add(&row).unwrap().sum().compute().unwrap(), data.sum() + 30.0);
+}

@@ -81,10 +81,8 @@ impl<A: Element> Expr<A> {
         }
     }
 
-    /// Evaluates on one block's inputs. Each input read is copied once, then updated in place,
-    /// so a chain of scalar operations makes one pass per operation over one block that stays
-    /// in cache-sized pieces only for small blocks. (Tiled evaluation, one pass over memory for
-    /// the whole chain, is the next step.)
+    /// Evaluates on one block's inputs, whole blocks at a time: the path for inputs that
+    /// broadcast. Each input read is copied once, then updated in place.
     fn eval(&self, inputs: &[&ArrayD<A>]) -> Evaluated<A> {
         match self {
             Expr::Input(i) => Evaluated::Block(inputs[*i].clone()),
@@ -112,6 +110,73 @@ impl<A: Element> Expr<A> {
                 }
             }
         }
+    }
+}
+
+/// Elements per tile of tiled evaluation: a few tiles of scratch stay in L1.
+pub(crate) const TILE: usize = 1024;
+
+impl<A: Element> Expr<A> {
+    /// Evaluates one tile: `inputs[i]` holds this tile of input `i` (all the same length as
+    /// `out`). Intermediates live in `scratch` tiles, so a whole chain reads its inputs and
+    /// writes its output once: one pass over memory.
+    pub(crate) fn eval_tile(&self, inputs: &[&[A]], out: &mut [A], scratch: &mut Vec<Vec<A>>) {
+        match self {
+            Expr::Input(i) => out.copy_from_slice(inputs[*i]),
+            Expr::Scalar(s) => out.fill(*s),
+            Expr::Unary(_, f, x) => {
+                x.eval_tile(inputs, out, scratch);
+                out.iter_mut().for_each(|v| *v = f(*v));
+            }
+            Expr::Binary(op, a, b) => {
+                let op = *op;
+                match (&**a, &**b) {
+                    (_, Expr::Scalar(y)) => {
+                        a.eval_tile(inputs, out, scratch);
+                        out.iter_mut().for_each(|v| *v = op.apply(*v, *y));
+                    }
+                    (Expr::Scalar(x), _) => {
+                        b.eval_tile(inputs, out, scratch);
+                        out.iter_mut().for_each(|v| *v = op.apply(*x, *v));
+                    }
+                    (_, Expr::Input(j)) => {
+                        a.eval_tile(inputs, out, scratch);
+                        out.iter_mut().zip(inputs[*j]).for_each(|(v, &y)| *v = op.apply(*v, y));
+                    }
+                    _ => {
+                        a.eval_tile(inputs, out, scratch);
+                        let mut tmp = scratch.pop().unwrap_or_default();
+                        tmp.resize(out.len(), A::zero());
+                        b.eval_tile(inputs, &mut tmp, scratch);
+                        out.iter_mut().zip(&tmp).for_each(|(v, &y)| *v = op.apply(*v, y));
+                        scratch.push(tmp);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluates over whole blocks of one shape, all in standard layout, tile by tile, handing
+    /// each finished tile to `sink`. `None` if the blocks do not qualify (broadcasting or another
+    /// layout), for the caller to fall back to [`eval`](Expr::eval).
+    pub(crate) fn for_each_tile(&self, blocks: &[&ArrayD<A>], mut sink: impl FnMut(&[A])) -> Option<()> {
+        let first = blocks.first()?;
+        let slices: Vec<&[A]> = blocks
+            .iter()
+            .map(|b| if b.shape() == first.shape() { b.as_slice() } else { None })
+            .collect::<Option<_>>()?;
+        let len = first.len();
+        let mut out = vec![A::zero(); TILE.min(len)];
+        let mut scratch = Vec::new();
+        let mut start = 0;
+        while start < len {
+            let n = TILE.min(len - start);
+            let tile: Vec<&[A]> = slices.iter().map(|s| &s[start..start + n]).collect();
+            self.eval_tile(&tile, &mut out[..n], &mut scratch);
+            sink(&out[..n]);
+            start += n;
+        }
+        Some(())
     }
 }
 
@@ -224,6 +289,15 @@ impl<A: Element> Op for ElementwiseOp<A> {
                     .ok_or("an elementwise input is not a block of this type")
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // One pass over memory when no input broadcasts; otherwise whole-block evaluation.
+        let mut flat = Vec::with_capacity(blocks.first().map_or(0, |b| b.len()));
+        if self
+            .expr
+            .for_each_tile(&blocks, |tile| flat.extend_from_slice(tile))
+            .is_some()
+        {
+            return Ok(Arc::new(ArrayD::from_shape_vec(blocks[0].raw_dim(), flat)?));
+        }
         match self.expr.eval(&blocks) {
             Evaluated::Block(b) => Ok(Arc::new(b)),
             Evaluated::Scalar(_) => Err("an elementwise expression with no array input".into()),
@@ -297,10 +371,7 @@ fn output_chunks(shape: &[usize], inputs: &[Input]) -> Result<Chunks> {
 }
 
 /// Rechunks the inputs whose chunks differ from `chunks` on the axes they span.
-fn unify<A: Element>(
-    chunks: &Chunks,
-    inputs: Vec<Input>,
-) -> Result<Vec<Input>> {
+fn unify<A: Element>(chunks: &Chunks, inputs: Vec<Input>) -> Result<Vec<Input>> {
     let n = chunks.ndim();
     inputs
         .into_iter()
@@ -453,6 +524,23 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// The absolute value of every element.
     pub fn abs(&self) -> Array<A, D> {
         self.map("abs", A::abs)
+    }
+}
+
+/// An elementwise expression and the nodes it reads, for a consumer to evaluate it itself.
+pub(crate) type FusedParts<A> = (Arc<Expr<A>>, Vec<Arc<Node>>);
+
+impl<A: Element, D> Array<A, D> {
+    /// If this array is an elementwise expression whose inputs all have its shape and chunks
+    /// (no broadcasting), the expression and the input nodes: a reduction can then evaluate the
+    /// expression tile by tile instead of reading a materialised result.
+    pub(crate) fn elementwise_parts(&self) -> Option<FusedParts<A>> {
+        let layer = self.node.layer().as_any()?.downcast_ref::<Elementwise<A>>()?;
+        let same = layer
+            .inputs
+            .iter()
+            .all(|(shape, chunks)| *shape == self.shape() && *chunks == *self.chunks);
+        same.then(|| (layer.expr.clone(), self.node.inputs().to_vec()))
     }
 }
 

@@ -17,7 +17,8 @@ pub(crate) struct TreeReduce {
     pub(crate) chunk: Arc<dyn Op>,
     pub(crate) combine: Arc<dyn Op>,
     pub(crate) finish: Arc<dyn Op>,
-    /// The block index (within the node's single input) of every block to reduce.
+    /// The index of every block to reduce; the chunk task of block `b` reads block `b` of each
+    /// of the node's inputs.
     pub(crate) blocks: Vec<Vec<u32>>,
     pub(crate) split_every: usize,
 }
@@ -35,14 +36,16 @@ impl Layer for TreeReduce {
     }
 
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
-        let input = &node.inputs()[0];
         let mut level: Vec<Key> = self
             .blocks
             .iter()
             .enumerate()
             .map(|(i, block)| {
                 let key = node.key([0, i as u32]);
-                out.add(key.clone(), self.chunk.clone(), &[input.key(block.clone())])?;
+                // The block of every input: one for a plain reduction, several when the
+                // reduction is fused with the elementwise work that feeds it.
+                let args: Vec<Key> = node.inputs().iter().map(|input| input.key(block.clone())).collect();
+                out.add(key.clone(), self.chunk.clone(), &args)?;
                 Ok(key)
             })
             .collect::<Result<_>>()?;
