@@ -360,3 +360,46 @@ fn a_reduction_of_an_expression_reads_the_inputs_directly() {
     let row = Array::from_array(ArrayD::from_elem(IxDyn(&[5]), 1.0), &[5]).unwrap();
     assert_eq!(x.try_add(&row).unwrap().sum().compute().unwrap(), data.sum() + 30.0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn comparisons_where_any_all_match_ndarray((shape, block) in shape_and_block(), threshold in -4_i64..4) {
+        use drask::array::Comparison;
+        let x = data(&shape, 9);
+        let y = data(&shape, 10);
+        let lx = Array::from_array(x.clone(), &block).unwrap();
+        let ly = Array::from_array(y.clone(), &block).unwrap();
+        let t = threshold as f64;
+        let gt = (&lx * 2.0).compare(Comparison::Gt, &ly).unwrap();
+        let expected = ndarray_zip_gt(&(&x * 2.0), &y);
+        let (threaded, sync) = both_executors(&gt);
+        prop_assert_eq!(&threaded, &expected);
+        prop_assert_eq!(&sync, &expected);
+        let picked = lx.select(&lx.compare_scalar(Comparison::Le, t), &ly).unwrap().compute().unwrap();
+        let mut reference = y.clone();
+        reference.zip_mut_with(&x, |r, &v| if v <= t { *r = v });
+        prop_assert_eq!(picked, reference);
+        prop_assert_eq!(gt.any().compute().unwrap(), expected.iter().any(|&b| b));
+        prop_assert_eq!(gt.all().compute().unwrap(), expected.iter().all(|&b| b));
+    }
+}
+
+fn ndarray_zip_gt(a: &ArrayD<f64>, b: &ArrayD<f64>) -> ArrayD<bool> {
+    drask::array::ndarray::Zip::from(a).and(b).map_collect(|x, y| x > y)
+}
+
+#[test]
+fn float_functions_match_std() {
+    let x = Array::from_array(ArrayD::from_shape_fn(IxDyn(&[5]), |i| i[0] as f64 + 0.5), &[2]).unwrap();
+    let got = x.sqrt().exp().ln().powf(2.0).compute().unwrap();
+    for (i, v) in got.iter().enumerate() {
+        assert!((v - (i as f64 + 0.5)).abs() < 1e-12);
+    }
+    let cubes = Array::from_array(ArrayD::from_shape_fn(IxDyn(&[4]), |i| i[0] as i32 - 1), &[3]).unwrap();
+    assert_eq!(
+        cubes.powi(3).compute().unwrap().into_raw_vec_and_offset().0,
+        vec![-1, 0, 1, 8]
+    );
+}

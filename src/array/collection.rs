@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn, Slice};
 
-use crate::array::{Chunks, Element};
+use crate::array::{Chunks, Element, Scalar};
 use crate::collection::Collection;
 use crate::error::{BoxError, Error, Result};
 use crate::graph::{Key, Layer, Lowering, Node, Op, Value, take_value, unique_token};
@@ -250,7 +250,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
     }
 }
 
-impl<A: Element, D: Dimension> Collection for Array<A, D> {
+impl<A: Scalar, D: Dimension> Collection for Array<A, D> {
     type Output = ndarray::Array<A, D>;
 
     fn nodes(&self) -> Vec<Arc<Node>> {

@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+/// Anything an array's blocks can hold: the numeric [`Element`]s and `bool` (the result of
+/// comparisons).
+pub trait Scalar: Clone + Default + fmt::Debug + Send + Sync + 'static {}
+
+impl<T: Clone + Default + fmt::Debug + Send + Sync + 'static> Scalar for T {}
+
 /// A number an array can hold: `f32`, `f64`, `i32` or `i64`. Sealed: the kernels and codecs
 /// are written for exactly these.
 pub trait Element:
@@ -31,3 +37,28 @@ macro_rules! impl_element {
 }
 
 impl_element!(f32, f64, i32, i64);
+
+/// A floating-point element (`f32`, `f64`): what `sqrt`, `exp`, `ln` and `powf` need.
+pub trait FloatElement: Element {
+    /// The square root (NaN for negative values).
+    fn sqrt(self) -> Self;
+    /// `e` to the power of the value.
+    fn exp(self) -> Self;
+    /// The natural logarithm (NaN for negative values, -inf at 0).
+    fn ln(self) -> Self;
+    /// The value to the power `n`.
+    fn powf(self, n: Self) -> Self;
+}
+
+macro_rules! impl_float_element {
+    ($($t:ty),*) => {$(
+        impl FloatElement for $t {
+            fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            fn exp(self) -> Self { <$t>::exp(self) }
+            fn ln(self) -> Self { <$t>::ln(self) }
+            fn powf(self, n: Self) -> Self { <$t>::powf(self, n) }
+        }
+    )*};
+}
+
+impl_float_element!(f32, f64);

@@ -81,6 +81,14 @@ impl<A: Element> Expr<A> {
         }
     }
 
+    /// Evaluates on one block's inputs into a block (broadcast to the inputs' common shape).
+    pub(crate) fn eval_block(&self, inputs: &[&ArrayD<A>]) -> Result<ArrayD<A>, BoxError> {
+        match self.eval(inputs) {
+            Evaluated::Block(b) => Ok(b),
+            Evaluated::Scalar(_) => Err("an elementwise expression with no array input".into()),
+        }
+    }
+
     /// Evaluates on one block's inputs, whole blocks at a time: the path for inputs that
     /// broadcast. Each input read is copied once, then updated in place.
     fn eval(&self, inputs: &[&ArrayD<A>]) -> Evaluated<A> {
@@ -306,17 +314,17 @@ impl<A: Element> Op for ElementwiseOp<A> {
 }
 
 /// An input of an elementwise node: the node, its shape and its chunks.
-type Input = (Arc<Node>, Vec<usize>, Chunks);
+pub(crate) type Input = (Arc<Node>, Vec<usize>, Chunks);
 
 /// An operand: the expression it contributes and the nodes (with shapes and chunks) it reads.
-struct Operand<A> {
+pub(crate) struct Operand<A> {
     expr: Expr<A>,
     inputs: Vec<Input>,
 }
 
 impl<A: Element> Operand<A> {
     /// An array operand; an elementwise node is opened up, so its expression fuses into ours.
-    fn of<D>(array: &Array<A, D>) -> Operand<A> {
+    pub(crate) fn of<D>(array: &Array<A, D>) -> Operand<A> {
         let node = &array.node;
         if let Some(layer) = node.layer().as_any().and_then(|l| l.downcast_ref::<Elementwise<A>>()) {
             let inputs = node
@@ -340,7 +348,7 @@ impl<A: Element> Operand<A> {
 /// The output chunks of inputs broadcast to `shape`: along each axis, the common refinement of
 /// the chunks of the inputs that span it (every block boundary of any of them), as Dask's
 /// `unify_chunks` does.
-fn output_chunks(shape: &[usize], inputs: &[Input]) -> Result<Chunks> {
+pub(crate) fn output_chunks(shape: &[usize], inputs: &[Input]) -> Result<Chunks> {
     let n = shape.len();
     let axes = (0..n)
         .map(|axis| {
@@ -371,7 +379,7 @@ fn output_chunks(shape: &[usize], inputs: &[Input]) -> Result<Chunks> {
 }
 
 /// Rechunks the inputs whose chunks differ from `chunks` on the axes they span.
-fn unify<A: Element>(chunks: &Chunks, inputs: Vec<Input>) -> Result<Vec<Input>> {
+pub(crate) fn unify<A: Element>(chunks: &Chunks, inputs: Vec<Input>) -> Result<Vec<Input>> {
     let n = chunks.ndim();
     inputs
         .into_iter()
@@ -422,26 +430,34 @@ fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<Input>) -> Result<Array<A, D>
     Ok(Array::from_node(node, Arc::new(chunks)))
 }
 
-/// Merges two operands' inputs (a node read by both is read once) into one expression.
-fn binary<A: Element, D>(op: BinOp, a: Operand<A>, b: Operand<A>) -> Result<Array<A, D>> {
-    let mut inputs = a.inputs;
-    let mut position: HashMap<Arc<str>, usize> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _, _))| (n.name().clone(), i))
-        .collect();
-    let remap: Vec<usize> = b
-        .inputs
-        .into_iter()
-        .map(|input| {
-            *position.entry(input.0.name().clone()).or_insert_with(|| {
-                inputs.push(input);
-                inputs.len() - 1
+impl<A: Element> Operand<A> {
+    /// Both operands over one list of inputs (a node read by both is read once): the inputs and
+    /// the two expressions, renumbered into it.
+    pub(crate) fn merge(a: Operand<A>, b: Operand<A>) -> (Vec<Input>, Expr<A>, Expr<A>) {
+        let mut inputs = a.inputs;
+        let mut position: HashMap<Arc<str>, usize> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _, _))| (n.name().clone(), i))
+            .collect();
+        let remap: Vec<usize> = b
+            .inputs
+            .into_iter()
+            .map(|input| {
+                *position.entry(input.0.name().clone()).or_insert_with(|| {
+                    inputs.push(input);
+                    inputs.len() - 1
+                })
             })
-        })
-        .collect();
-    let expr = Expr::Binary(op, Box::new(a.expr), Box::new(b.expr.remap(&remap)));
-    build(expr, inputs)
+            .collect();
+        (inputs, a.expr, b.expr.remap(&remap))
+    }
+}
+
+/// One expression applying `op` to two operands.
+fn binary<A: Element, D>(op: BinOp, a: Operand<A>, b: Operand<A>) -> Result<Array<A, D>> {
+    let (inputs, left, right) = Operand::merge(a, b);
+    build(Expr::Binary(op, Box::new(left), Box::new(right)), inputs)
 }
 
 impl<A: Element, D: Dimension> Array<A, D> {
@@ -524,6 +540,52 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// The absolute value of every element.
     pub fn abs(&self) -> Array<A, D> {
         self.map("abs", A::abs)
+    }
+
+    /// Every element to the power `n` (integer exponent, exact for integers while it does not
+    /// overflow).
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![1_i64, 2, 3], &[2])?;
+    /// assert_eq!(x.powi(3).compute()?, array![1, 8, 27]);
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn powi(&self, n: u32) -> Array<A, D> {
+        self.map("pow", move |v| (0..n).fold(A::one(), |acc, _| acc * v))
+    }
+}
+
+impl<A: crate::array::FloatElement, D: Dimension> Array<A, D> {
+    /// The square root of every element.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![4.0_f64, 9.0], &[1])?;
+    /// assert_eq!(x.sqrt().exp().ln().powf(2.0).compute()?, array![4.0, 9.0]);
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn sqrt(&self) -> Array<A, D> {
+        self.map("sqrt", A::sqrt)
+    }
+
+    /// `e` to the power of every element.
+    pub fn exp(&self) -> Array<A, D> {
+        self.map("exp", A::exp)
+    }
+
+    /// The natural logarithm of every element.
+    pub fn ln(&self) -> Array<A, D> {
+        self.map("log", A::ln)
+    }
+
+    /// Every element to the power `n`.
+    pub fn powf(&self, n: A) -> Array<A, D> {
+        self.map("pow", move |v| v.powf(n))
     }
 }
 

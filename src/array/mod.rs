@@ -26,6 +26,7 @@
 mod blocks;
 mod chunks;
 mod collection;
+mod compare;
 mod corr;
 mod correlate;
 mod element;
@@ -38,7 +39,8 @@ mod transpose;
 
 pub use chunks::{AUTO_BLOCK_BYTES, Chunks};
 pub use collection::Array;
+pub use compare::Comparison;
 pub use corr::{CorrElem, corrcoef_targets, correlate_ranges, simd_level};
-pub use element::Element;
+pub use element::{Element, FloatElement, Scalar};
 #[doc(no_inline)]
 pub use ndarray;
