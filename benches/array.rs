@@ -24,12 +24,20 @@ fn fused_chains(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("array/(x*2+1).sum()/{rows}x{cols}"));
     group.throughput(Throughput::Bytes(bytes));
     group.sample_size(10);
-    group.bench_function("drask", |b| b.iter(|| black_box(((&x * 2.0) + 1.0).sum().compute().unwrap())));
-    group.bench_function("ndarray-serial", |b| b.iter(|| black_box(data.iter().map(|v| v * 2.0 + 1.0).sum::<f64>())));
+    group.bench_function("drask", |b| {
+        b.iter(|| black_box(((&x * 2.0) + 1.0).sum().compute().unwrap()))
+    });
+    group.bench_function("ndarray-serial", |b| {
+        b.iter(|| black_box(data.iter().map(|v| v * 2.0 + 1.0).sum::<f64>()))
+    });
     group.bench_function("ndarray-par", |b| {
         b.iter(|| {
             let s = data.as_slice().unwrap();
-            black_box(s.par_chunks(1 << 16).map(|c| c.iter().map(|v| v * 2.0 + 1.0).sum::<f64>()).sum::<f64>())
+            black_box(
+                s.par_chunks(1 << 16)
+                    .map(|c| c.iter().map(|v| v * 2.0 + 1.0).sum::<f64>())
+                    .sum::<f64>(),
+            )
         })
     });
     group.bench_function("parallel-sum-bandwidth", |b| {
@@ -42,7 +50,10 @@ fn fused_chains(c: &mut Criterion) {
 
     // Two inputs and a transpose: (x + x.T).mean_axis(0).sum(), dask's tutorial expression.
     let small = Array2::from_shape_fn((4096, 4096), |(i, j)| ((i * 13 + j) % 100) as f64);
-    let xs = Array::from_array(small.clone(), &[1024, 1024]).unwrap().persist(&ComputeOptions::new()).unwrap();
+    let xs = Array::from_array(small.clone(), &[1024, 1024])
+        .unwrap()
+        .persist(&ComputeOptions::new())
+        .unwrap();
     let mut group = c.benchmark_group("array/(x+x.T).mean(axis=0).sum()/4096x4096");
     group.throughput(Throughput::Bytes((4096 * 4096 * 8) as u64));
     group.sample_size(10);
@@ -50,7 +61,14 @@ fn fused_chains(c: &mut Criterion) {
         b.iter(|| black_box((&xs + &xs.t()).mean_axis(0).unwrap().sum().compute().unwrap()))
     });
     group.bench_function("ndarray-serial", |b| {
-        b.iter(|| black_box((&small + &small.t()).mean_axis(drask::array::ndarray::Axis(0)).unwrap().sum()))
+        b.iter(|| {
+            black_box(
+                (&small + &small.t())
+                    .mean_axis(drask::array::ndarray::Axis(0))
+                    .unwrap()
+                    .sum(),
+            )
+        })
     });
     group.finish();
 }
