@@ -22,6 +22,12 @@ pub mod for_dask_users {
     //! | `bag.map(json.loads).pluck("k")` | `Bag::read_json(p)?.pluck("k")`, or faster `ReadJson::new(p).field("k")` |
     //! | `bag.frequencies().topk(k, key=1)` | `bag.frequencies().topk(k, \|(_, n)\| *n)` |
     //! | `bag.foldby(key, binop, init, combine)` | `bag.foldby(key, init, binop, combine)` |
+    //! | `da.from_array(x, chunks=(1000, 1000))` | `Array::from_array(x, &[1000, 1000])?` |
+    //! | `(x + x.T).mean(axis=0)` | `(&x + &x.t()).mean_axis(0)?` (chunks unified as in Dask) |
+    //! | `x[1::2, -5:]` | `x.slice(&[Slice::new(1, None, 2), Slice::new(-5, None, 1)])?` |
+    //! | `da.where(c, a, b)` | `a.select(&c, &b)?` |
+    //! | `x.rechunk((500, 500))` | `x.rechunk(&[500, 500])?` |
+    //! | `x @ y` | `x.dot(&y)?` |
     //!
     //! ## Differences that matter
     //! - **Errors are values.** A failing task makes `compute()` return
@@ -32,6 +38,9 @@ pub mod for_dask_users {
     //!   value: the last reader of a partition owns it, so `map` and `filter` reuse its memory.
     //! - **Closures are local.** A closure cannot be sent to another process; functions that
     //!   must run remotely are registered by name with [`register_fn!`](crate::register_fn).
+    //! - **Operators panic, `try_` methods return errors.** `&x + &y` panics if the shapes do
+    //!   not broadcast (like ndarray); `x.try_add(&y)?` returns the error instead. Arrays take
+    //!   `&` operands so that one array can feed many expressions without clones.
     //! - **Unnamed calls are impure.** Like Dask's `pure=False`, each call of an unnamed closure
     //!   gets a fresh key; name it to share results between identical calls.
     //!
