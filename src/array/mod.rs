@@ -32,9 +32,11 @@ mod correlate;
 mod element;
 mod elementwise;
 mod matmul;
+pub mod random;
 mod rechunk;
 mod reduce;
 mod slice;
+pub mod stats;
 mod transpose;
 
 pub use chunks::{AUTO_BLOCK_BYTES, Chunks};
