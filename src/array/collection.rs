@@ -399,3 +399,76 @@ impl<A: Element> Op for GenerateBlock<A> {
 pub(crate) fn block_key(node: &Node, index: &[usize]) -> Key {
     node.key(index.iter().map(|&i| i as u32).collect::<Vec<_>>())
 }
+
+macro_rules! impl_random {
+    ($t:ty, $uniform:path, $normal:path) => {
+        impl<D: Dimension> Array<$t, D> {
+            /// Uniform random numbers in `[low, high)`, in blocks of `block`. Element `i` (in C
+            /// order) depends only on `(seed, i)`, so the values do not depend on the chunking or
+            /// the executor (see [`random`](crate::array::random) for the generator).
+            ///
+            /// # Errors
+            /// [`Error::Metadata`] if `low < high` does not hold (or is not finite), or `block`
+            /// does not fit `shape`.
+            ///
+            /// # Examples
+            /// ```
+            /// use drask::prelude::*;
+            /// use drask::array::{Array, ndarray::Ix2};
+            /// let a = Array::<f64, Ix2>::random_uniform(7, &[100, 80], &[30, 80], 0.0, 1.0)?;
+            /// let b = Array::<f64, Ix2>::random_uniform(7, &[100, 80], &[100, 7], 0.0, 1.0)?;
+            /// assert_eq!(a.compute()?, b.compute()?); // same values, any chunking
+            /// # Ok::<(), drask::Error>(())
+            /// ```
+            pub fn random_uniform(seed: u64, shape: &[usize], block: &[usize], low: $t, high: $t) -> Result<Self> {
+                let zeros = vec![0; shape.len()];
+                $uniform(seed, shape, &zeros, &zeros, low, high)?;
+                let full = shape.to_vec();
+                Array::generated("random_uniform", shape, block, move |offset, block_shape| {
+                    $uniform(seed, &full, offset, block_shape, low, high).expect("arguments checked while building")
+                })
+            }
+
+            /// Normally distributed random numbers, chunking-independent like
+            /// [`random_uniform`](Array::random_uniform).
+            ///
+            /// # Errors
+            /// [`Error::Metadata`] if `std` is negative or not finite, or `block` does not fit.
+            pub fn random_normal(seed: u64, shape: &[usize], block: &[usize], mean: $t, std: $t) -> Result<Self> {
+                let zeros = vec![0; shape.len()];
+                $normal(seed, shape, &zeros, &zeros, mean, std)?;
+                let full = shape.to_vec();
+                Array::generated("random_normal", shape, block, move |offset, block_shape| {
+                    $normal(seed, &full, offset, block_shape, mean, std).expect("arguments checked while building")
+                })
+            }
+        }
+    };
+}
+
+impl_random!(
+    f64,
+    crate::array::random::uniform_block,
+    crate::array::random::normal_block
+);
+impl_random!(
+    f32,
+    crate::array::random::uniform_block_f32,
+    crate::array::random::normal_block_f32
+);
+
+impl<D: Dimension> Array<i64, D> {
+    /// Uniform random integers in `[low, high)`, unbiased, chunking-independent.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] if `low >= high` or `block` does not fit.
+    pub fn random_integers(seed: u64, shape: &[usize], block: &[usize], low: i64, high: i64) -> Result<Self> {
+        let zeros = vec![0; shape.len()];
+        crate::array::random::randint_block(seed, shape, &zeros, &zeros, low, high)?;
+        let full = shape.to_vec();
+        Array::generated("random_integers", shape, block, move |offset, block_shape| {
+            crate::array::random::randint_block(seed, &full, offset, block_shape, low, high)
+                .expect("arguments checked while building")
+        })
+    }
+}

@@ -32,6 +32,7 @@ mod correlate;
 mod element;
 mod elementwise;
 mod matmul;
+pub mod npy;
 pub mod random;
 mod rechunk;
 mod reduce;
