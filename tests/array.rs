@@ -403,3 +403,57 @@ fn float_functions_match_std() {
         vec![-1, 0, 1, 8]
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn statistics_match_ndarray((shape, block) in shape_and_block(), axis_pick in 0_usize..3, ddof in 0_u64..2) {
+        let x = data(&shape, 11).mapv(|v| v + 1e6); // offset: a naive sum of squares would drift
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        let n = x.len() as f64;
+        if x.len() as u64 > ddof {
+            let mean = x.sum() / n;
+            let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - ddof as f64);
+            let (got, got_sync) = both_executors(&lazy.var(ddof));
+            prop_assert!((got - var).abs() <= 1e-9 * (1.0 + var) && (got_sync - var).abs() <= 1e-9 * (1.0 + var), "{got} vs {var}");
+            prop_assert!((lazy.std(ddof).compute().unwrap() - var.sqrt()).abs() <= 1e-9 * (1.0 + var.sqrt()));
+        } else {
+            prop_assert!(lazy.var(ddof).compute().unwrap().is_nan());
+        }
+        let min = x.iter().copied().fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v))));
+        prop_assert_eq!(lazy.min().compute().unwrap(), min);
+        let axis = axis_pick % shape.len();
+        if shape[axis] > 0 {
+            let var_axis = lazy.var_axis(axis, 0).unwrap().compute().unwrap();
+            prop_assert!(close(&var_axis, &x.var_axis(Axis(axis), 0.0)));
+            let max_axis = lazy.max_axis(axis).unwrap().compute().unwrap();
+            prop_assert_eq!(max_axis, x.map_axis(Axis(axis), |l| l.iter().copied().fold(f64::MIN, f64::max)));
+            let argmin = lazy.argmin_axis(axis).unwrap().compute().unwrap();
+            let expected = x.map_axis(Axis(axis), |l| {
+                l.iter().enumerate().fold((0, f64::INFINITY), |(bi, bv), (i, &v)| if v < bv { (i, v) } else { (bi, bv) }).0
+            });
+            prop_assert_eq!(argmin, expected);
+        } else {
+            prop_assert!(lazy.argmin_axis(axis).unwrap().compute().is_err());
+        }
+    }
+}
+
+#[test]
+fn random_arrays_do_not_depend_on_chunking_or_executor() {
+    use drask::array::ndarray::Ix2;
+    let a = Array::<f64, Ix2>::random_normal(3, &[50, 40], &[7, 40], 0.0, 1.0).unwrap();
+    let b = Array::<f64, Ix2>::random_normal(3, &[50, 40], &[50, 3], 0.0, 1.0).unwrap();
+    let (a1, a2) = both_executors(&a);
+    assert_eq!(a1, a2);
+    assert_eq!(a1, b.compute().unwrap());
+    assert!((a.mean().compute().unwrap()).abs() < 0.1);
+    assert!((a.std(0).compute().unwrap() - 1.0).abs() < 0.1);
+    let ints = Array::<i64, Ix2>::random_integers(1, &[30, 30], &[8, 8], -5, 5)
+        .unwrap()
+        .compute()
+        .unwrap();
+    assert!(ints.iter().all(|v| (-5..5).contains(v)));
+    assert!(Array::<f64, Ix2>::random_uniform(1, &[3, 3], &[2, 2], 1.0, 1.0).is_err());
+}

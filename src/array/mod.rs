@@ -37,6 +37,7 @@ pub mod random;
 mod rechunk;
 mod reduce;
 mod slice;
+mod statistics;
 pub mod stats;
 mod transpose;
 

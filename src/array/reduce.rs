@@ -15,7 +15,7 @@ use crate::graph::{Key, Layer, Lowering, Node, Op, TreeReduce, Value, unique_tok
 
 /// A partial result that tree reductions combine: accumulated over a block's elements (or the
 /// tiles of a fused elementwise expression), then merged.
-trait Partial<A: Copy>: Clone + Send + Sync + 'static {
+pub(crate) trait Partial<A: Copy>: Clone + Send + Sync + 'static {
     fn empty() -> Self;
     fn add_slice(&mut self, values: &[A]);
     fn merge(self, other: Self) -> Self;
@@ -103,7 +103,7 @@ fn get<T: 'static>(v: &Value) -> Result<&T, BoxError> {
 
 impl<A: Element, D: Dimension> Array<A, D> {
     /// A reduction of every element to a scalar, through partials `P`.
-    fn reduce_all<P: Partial<A>, R: Clone + Send + Sync + 'static>(
+    pub(crate) fn reduce_all<P: Partial<A>, R: Clone + Send + Sync + 'static>(
         &self,
         name: &'static str,
         finish: impl Fn(P) -> R + Send + Sync + 'static,
@@ -241,6 +241,26 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
         combine: impl Fn(ArrayD<A>, ArrayD<A>) -> ArrayD<A> + Send + Sync + 'static,
         finish: impl Fn(ArrayD<A>, usize) -> ArrayD<A> + Send + Sync + 'static,
     ) -> Result<Array<A, D::Smaller>> {
+        self.reduce_axis_with(
+            name,
+            axis,
+            move |block, axis, _offset| Ok(chunk(block, axis)),
+            move |a, b| Ok(combine(a, b)),
+            move |p| Ok(finish(p, axis)),
+        )
+    }
+
+    /// A reduction along `axis` through partial blocks of `P`: `chunk(block, axis, offset)` makes
+    /// a partial from an input block that starts at `offset` along the axis, `combine` merges
+    /// two partials, `finish` turns the last into an output block of `B`.
+    pub(crate) fn reduce_axis_with<P: Clone + Send + Sync + 'static, B: Clone + Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        axis: usize,
+        chunk: impl Fn(&ArrayD<A>, usize, usize) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
+        combine: impl Fn(ArrayD<P>, ArrayD<P>) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
+        finish: impl Fn(ArrayD<P>) -> Result<ArrayD<B>, BoxError> + Send + Sync + 'static,
+    ) -> Result<Array<B, D::Smaller>> {
         if axis >= self.ndim() {
             return Err(Error::Metadata(format!(
                 "axis {axis} is out of range for {} axes",
@@ -248,30 +268,37 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
             )));
         }
         let out_chunks = self.chunks.without_axis(axis);
-        let combine = Arc::new(combine);
+        let chunk = Arc::new(chunk);
+        let chunk_at: ChunkAt = Arc::new(move |offset| {
+            let chunk = chunk.clone();
+            stage("partial", move |inputs| {
+                Ok(Arc::new(chunk(get::<ArrayD<A>>(&inputs[0])?, axis, offset)?))
+            })
+        });
         let layer = AxisReduce {
             name,
             axis,
             in_chunks: (*self.chunks).clone(),
             out_chunks: out_chunks.clone(),
-            chunk: stage(name, move |inputs| {
-                Ok(Arc::new(chunk(get::<ArrayD<A>>(&inputs[0])?, axis)))
-            }),
+            chunk_at,
             combine: stage("combine", move |inputs| {
-                let mut parts = inputs.into_iter().map(crate::graph::take_value::<ArrayD<A>>);
+                let mut parts = inputs.into_iter().map(crate::graph::take_value::<ArrayD<P>>);
                 let first = parts.next().ok_or("nothing to combine")??;
-                Ok(Arc::new(parts.try_fold(first, |acc, p| p.map(|p| combine(acc, p)))?))
+                Ok(Arc::new(parts.try_fold(first, |acc, p| combine(acc, p?))?))
             }),
             finish: stage("finish", move |inputs| {
-                let v = crate::graph::take_value::<ArrayD<A>>(inputs.into_iter().next().ok_or("no partial")?)?;
-                Ok(Arc::new(finish(v, axis)))
+                let v = crate::graph::take_value::<ArrayD<P>>(inputs.into_iter().next().ok_or("no partial")?)?;
+                Ok(Arc::new(finish(v)?))
             }),
             split_every: DEFAULT_SPLIT_EVERY,
         };
         let node = Node::new(unique_token(name).into(), vec![self.node.clone()], Box::new(layer));
-        Array::<A, IxDyn>::from_node(node, Arc::new(out_chunks)).with_dim()
+        Array::<B, IxDyn>::from_node(node, Arc::new(out_chunks)).with_dim()
     }
 }
+
+/// Makes the partial op for an input block starting at the given offset along the axis.
+type ChunkAt = Arc<dyn Fn(usize) -> Arc<dyn Op> + Send + Sync>;
 
 /// Reduces blocks along one axis: for every output block, a tree over the input blocks that
 /// line up along the axis. Partial keys are `('<name>-partial', level, out block…, group)`.
@@ -280,7 +307,7 @@ struct AxisReduce {
     axis: usize,
     in_chunks: Chunks,
     out_chunks: Chunks,
-    chunk: Arc<dyn Op>,
+    chunk_at: ChunkAt,
     combine: Arc<dyn Op>,
     finish: Arc<dyn Op>,
     split_every: usize,
@@ -301,6 +328,9 @@ impl Layer for AxisReduce {
         let input = &node.inputs()[0];
         let partial: Arc<str> = format!("{}-partial", node.name()).into();
         let along = self.in_chunks.grid()[self.axis];
+        let chunks: Vec<Arc<dyn Op>> = (0..along)
+            .map(|j| (self.chunk_at)(self.in_chunks.axes()[self.axis][..j].iter().sum()))
+            .collect();
         for index in self.out_chunks.block_indices() {
             let at = |level: u32, g: usize| {
                 let mut k: Vec<u32> = vec![level];
@@ -313,7 +343,7 @@ impl Layer for AxisReduce {
                     let mut in_index = index.clone();
                     in_index.insert(self.axis, j);
                     let key = at(0, j);
-                    out.add(key.clone(), self.chunk.clone(), &[block_key(input, &in_index)])?;
+                    out.add(key.clone(), chunks[j].clone(), &[block_key(input, &in_index)])?;
                     Ok(key)
                 })
                 .collect::<Result<_>>()?;

@@ -1,0 +1,223 @@
+//! Variance, standard deviation, minimum, maximum and arg-extremes of arrays, over all elements
+//! or along one axis, built on the exact partial combines of [`stats`](crate::array::stats).
+
+use ndarray::{ArrayD, Dimension, RemoveAxis};
+
+use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
+use crate::array::{Array, Element};
+use crate::bag::DEFAULT_SPLIT_EVERY;
+use crate::delayed::Delayed;
+use crate::error::{BoxError, Result};
+
+use super::reduce::Partial;
+
+impl<A: Element> Partial<A> for Moments {
+    fn empty() -> Self {
+        Moments::EMPTY
+    }
+
+    fn add_slice(&mut self, values: &[A]) {
+        let as_f64: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
+        *self = Moments::merge(*self, Moments::of_slice(&as_f64));
+    }
+
+    fn merge(self, other: Self) -> Self {
+        Moments::merge(self, other)
+    }
+}
+
+/// The smallest (`LESS`) or largest element seen, NaN once any NaN is seen (NumPy's rule).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Extreme<A, const LESS: bool>(Option<A>);
+
+impl<A: StatElem, const LESS: bool> Partial<A> for Extreme<A, LESS> {
+    fn empty() -> Self {
+        Extreme(None)
+    }
+
+    fn add_slice(&mut self, values: &[A]) {
+        for &v in values {
+            self.0 = Some(match self.0 {
+                None => v,
+                Some(best) => pick::<A, LESS>(best, v),
+            });
+        }
+    }
+
+    fn merge(self, other: Self) -> Self {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => Extreme(Some(pick::<A, LESS>(a, b))),
+            (a, b) => Extreme(a.or(b)),
+        }
+    }
+}
+
+fn pick<A: StatElem, const LESS: bool>(a: A, b: A) -> A {
+    if LESS {
+        stats::combine_min(a, b)
+    } else {
+        stats::combine_max(a, b)
+    }
+}
+
+impl<A: Element, D: Dimension> Array<A, D> {
+    /// The variance of every element with `ddof` delta degrees of freedom (NumPy's `var`),
+    /// computed with Welford/Chan partials, so prices near 1e9 with a variance near 1 come out
+    /// right; NaN when there are at most `ddof` elements.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![1.0, 2.0, 3.0, 4.0], &[3])?;
+    /// assert_eq!(x.var(0).compute()?, 1.25);
+    /// assert_eq!(x.std(1).compute()?, (5.0_f64 / 3.0).sqrt());
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn var(&self, ddof: u64) -> Delayed<f64> {
+        self.reduce_all::<Moments, f64>("var", move |m| m.variance(ddof), DEFAULT_SPLIT_EVERY)
+    }
+
+    /// The standard deviation of every element (the square root of [`var`](Array::var)).
+    pub fn std(&self, ddof: u64) -> Delayed<f64> {
+        self.reduce_all::<Moments, f64>("std", move |m| m.std(ddof), DEFAULT_SPLIT_EVERY)
+    }
+}
+
+impl<A: StatElem, D: Dimension> Array<A, D> {
+    /// The smallest element; NaN if any element is NaN; `None` for an empty array.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![3, -1, 2], &[2])?;
+    /// assert_eq!((x.min().compute()?, x.max().compute()?), (Some(-1), Some(3)));
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn min(&self) -> Delayed<Option<A>> {
+        self.reduce_all::<Extreme<A, true>, Option<A>>("min", |e| e.0, DEFAULT_SPLIT_EVERY)
+    }
+
+    /// The largest element; NaN if any element is NaN; `None` for an empty array.
+    pub fn max(&self) -> Delayed<Option<A>> {
+        self.reduce_all::<Extreme<A, false>, Option<A>>("max", |e| e.0, DEFAULT_SPLIT_EVERY)
+    }
+}
+
+fn moments_block<A: StatElem>(block: &ArrayD<A>, axis: usize) -> Result<ArrayD<Moments>, BoxError> {
+    Ok(stats::moments_axis(block.view(), axis)?)
+}
+
+fn merge_blocks<P: Clone>(a: ArrayD<P>, b: ArrayD<P>, f: impl Fn(P, P) -> P) -> Result<ArrayD<P>, BoxError> {
+    Ok(stats::combine_blocks(&a, &b, f)?)
+}
+
+impl<A: StatElem, D: RemoveAxis> Array<A, D> {
+    /// The variance along `axis` with `ddof` delta degrees of freedom.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::{Array2, Axis}};
+    /// let data = Array2::from_shape_fn((7, 3), |(i, j)| (i * i + j) as f64);
+    /// let x = Array::from_array(data.clone(), &[3, 2])?;
+    /// let got = x.var_axis(0, 1)?.compute()?;
+    /// let want = data.var_axis(Axis(0), 1.0);
+    /// assert!(got.iter().zip(want.iter()).all(|(a, b)| (a - b).abs() < 1e-9));
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn var_axis(&self, axis: usize, ddof: u64) -> Result<Array<f64, D::Smaller>> {
+        self.reduce_axis_with(
+            "var",
+            axis,
+            |b, ax, _| moments_block(b, ax),
+            |a, b| merge_blocks(a, b, Moments::merge),
+            move |m| Ok(m.mapv(|m| m.variance(ddof))),
+        )
+    }
+
+    /// The standard deviation along `axis`.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
+    pub fn std_axis(&self, axis: usize, ddof: u64) -> Result<Array<f64, D::Smaller>> {
+        self.reduce_axis_with(
+            "std",
+            axis,
+            |b, ax, _| moments_block(b, ax),
+            |a, b| merge_blocks(a, b, Moments::merge),
+            move |m| Ok(m.mapv(|m| m.std(ddof))),
+        )
+    }
+
+    /// The minimum along `axis` (NaN where a lane holds one). Fails the compute if the axis is
+    /// empty, as NumPy does.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
+    pub fn min_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
+        self.reduce_axis_with(
+            "min",
+            axis,
+            |b, ax, _| Ok(stats::min_axis(b.view(), ax)?),
+            |a, b| merge_blocks(a, b, stats::combine_min),
+            Ok,
+        )
+    }
+
+    /// The maximum along `axis`; as [`min_axis`](Array::min_axis).
+    ///
+    /// # Errors
+    /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
+    pub fn max_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
+        self.reduce_axis_with(
+            "max",
+            axis,
+            |b, ax, _| Ok(stats::max_axis(b.view(), ax)?),
+            |a, b| merge_blocks(a, b, stats::combine_max),
+            Ok,
+        )
+    }
+
+    /// The index along `axis` of the minimum (the first on ties; the first NaN if any).
+    ///
+    /// # Errors
+    /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![[3, 1, 1], [0, 5, 1]], &[1, 2])?;
+    /// assert_eq!(x.argmin_axis(1)?.compute()?, array![1, 0]);
+    /// assert_eq!(x.argmax_axis(0)?.compute()?, array![0, 1, 0]);
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn argmin_axis(&self, axis: usize) -> Result<Array<usize, D::Smaller>> {
+        self.reduce_axis_with(
+            "argmin",
+            axis,
+            |b, ax, offset| Ok(stats::argmin_axis(b.view(), ax, offset)?),
+            |a, b| merge_blocks(a, b, stats::combine_argmin),
+            |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
+        )
+    }
+
+    /// The index along `axis` of the maximum; as [`argmin_axis`](Array::argmin_axis).
+    ///
+    /// # Errors
+    /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
+    pub fn argmax_axis(&self, axis: usize) -> Result<Array<usize, D::Smaller>> {
+        self.reduce_axis_with(
+            "argmax",
+            axis,
+            |b, ax, offset| Ok(stats::argmax_axis(b.view(), ax, offset)?),
+            |a, b| merge_blocks(a, b, stats::combine_argmax),
+            |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
+        )
+    }
+}
