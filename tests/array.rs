@@ -457,3 +457,26 @@ fn random_arrays_do_not_depend_on_chunking_or_executor() {
     assert!(ints.iter().all(|v| (-5..5).contains(v)));
     assert!(Array::<f64, Ix2>::random_uniform(1, &[3, 3], &[2, 2], 1.0, 1.0).is_err());
 }
+
+#[test]
+#[cfg(feature = "mmap")]
+fn npy_round_trip_through_a_memory_map_and_a_streaming_writer() {
+    use drask::array::ndarray::{Array3, Ix3};
+    use drask::array::npy::{NpyMap, read_npy};
+    use std::sync::Arc;
+    let dir = std::env::temp_dir().join(format!("drask-array-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (src, dst) = (dir.join("in.npy"), dir.join("out.npy"));
+    let data = Array3::from_shape_fn((9, 4, 5), |(i, j, k)| (i * 100 + j * 10 + k) as f32);
+    drask::array::npy::write_npy(&src, data.view()).unwrap();
+    // SAFETY: the test owns the file and does not change it while it is mapped.
+    let map = Arc::new(unsafe { NpyMap::open(&src) }.unwrap());
+    let x = Array::<f32, Ix3>::from_npy_map(map, &[4, 3, 5]).unwrap();
+    let y = &x * 2.0 + 1.0;
+    y.to_npy(&dst, &ComputeOptions::new()).unwrap();
+    assert_eq!(read_npy::<f32>(&dst).unwrap(), (&data * 2.0 + 1.0).into_dyn());
+    let eager = Array::<f32, Ix3>::from_npy(&src, &[2, 4, 5]).unwrap();
+    assert_eq!(eager.sum().compute().unwrap(), data.sum());
+    assert!(Array::<f64, Ix3>::from_npy(&src, &[2, 4, 5]).is_err(), "dtype mismatch");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -33,6 +33,7 @@ mod element;
 mod elementwise;
 mod matmul;
 pub mod npy;
+mod npy_arrays;
 pub mod random;
 mod rechunk;
 mod reduce;

@@ -1,0 +1,189 @@
+//! Arrays from and to `.npy` files: blocks read out of a memory map, and a writer that streams
+//! blocks to disk a row of blocks at a time.
+
+use std::path::Path;
+
+use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
+
+use crate::array::npy::{NpyElem, NpyWriter, read_npy};
+use crate::array::{Array, Element};
+use crate::collection::{Collection, ComputeOptions};
+use crate::error::{Error, Result};
+use crate::graph::take_value;
+
+impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
+    /// An array over a `.npy` file read into memory now, in blocks of `block`.
+    ///
+    /// # Errors
+    /// Those of [`read_npy`] (naming the file), or [`Error::Metadata`] if the rank does not match
+    /// `D` or `block` does not fit.
+    pub fn from_npy(path: impl AsRef<Path>, block: &[usize]) -> Result<Array<A, D>> {
+        let data = read_npy::<A>(path)?;
+        Array::<A, IxDyn>::from_array(data, block)?.with_dim()
+    }
+
+    /// Writes the array to a `.npy` file, computing one row of blocks (all blocks that share a
+    /// leading-axis index) at a time, so no more than one row of blocks is in memory. Work
+    /// shared between rows of blocks is redone for each row; `persist` first to avoid that.
+    ///
+    /// # Errors
+    /// The first failing task's error, or an I/O error naming the file.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, npy::read_npy, ndarray::Array2};
+    /// let path = std::env::temp_dir().join(format!("drask-doc-to-npy-{}.npy", std::process::id()));
+    /// let data = Array2::from_shape_fn((10, 7), |(i, j)| (i * 7 + j) as i64);
+    /// let x = Array::from_array(data.clone(), &[4, 3])?;
+    /// (&x * 2).to_npy(&path, &ComputeOptions::new())?;
+    /// assert_eq!(read_npy::<i64>(&path)?, (data * 2).into_dyn());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn to_npy(&self, path: impl AsRef<Path>, options: &ComputeOptions) -> Result<()> {
+        let shape = self.shape();
+        if shape.is_empty() {
+            let value = self.compute_with(options)?;
+            return crate::array::npy::write_npy(path, value.view());
+        }
+        let graph = self.graph(true)?;
+        let mut writer = NpyWriter::<A>::create(path, &shape)?;
+        let grid = self.chunks.grid();
+        let all = self.chunks.block_indices();
+        for row in 0..grid[0] {
+            let indices: Vec<&Vec<usize>> = all.iter().filter(|i| i[0] == row).collect();
+            let keys: Vec<_> = indices.iter().map(|i| self.block_key(i)).collect();
+            let values = options.executor_ref().execute(&graph, &keys, &[])?;
+            let mut strip_shape = shape.clone();
+            strip_shape[0] = self.chunks.axes()[0][row];
+            let mut strip = ArrayD::<A>::zeros(IxDyn(&strip_shape));
+            for (index, value) in indices.iter().zip(values) {
+                let block = take_value::<ArrayD<A>>(value).map_err(|e| Error::Internal(e.to_string()))?;
+                let offset = self.chunks.block_offset(index);
+                strip
+                    .slice_each_axis_mut(|ax| {
+                        let k = ax.axis.index();
+                        let start = if k == 0 { 0 } else { offset[k] };
+                        Slice::from(start..start + block.len_of(Axis(k)))
+                    })
+                    .assign(&block);
+            }
+            writer.write_rows(strip.view())?;
+        }
+        writer.finish()
+    }
+}
+
+/// Arrays over memory-mapped files (feature `mmap`).
+#[cfg(feature = "mmap")]
+mod mapped {
+    use std::fmt;
+    use std::sync::Arc;
+
+    use ndarray::{Dimension, IxDyn, Slice};
+
+    use crate::array::collection::block_key;
+    use crate::array::npy::{NpyElem, NpyMap};
+    use crate::array::{Array, Chunks, Element};
+    use crate::error::{BoxError, Result};
+    use crate::graph::{Layer, Lowering, Node, Op, Value, unique_token};
+
+    impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
+        /// An array over a memory-mapped `.npy` file (open it with the `unsafe`
+        /// [`NpyMap::open`](crate::array::npy::NpyMap::open), whose contract is that the file is not
+        /// modified while mapped). Nothing is read now: each block's task copies its part of the map
+        /// when it runs, so an array larger than memory is processed a few blocks at a time.
+        ///
+        /// # Errors
+        /// [`Error::Metadata`] if the file's dtype is not `A`, the rank does not match `D`, or
+        /// `block` does not fit.
+        ///
+        /// # Examples
+        /// ```
+        /// use std::sync::Arc;
+        /// use drask::prelude::*;
+        /// use drask::array::{Array, npy::{NpyMap, write_npy}, ndarray::{Array2, Ix2}};
+        /// let path = std::env::temp_dir().join(format!("drask-doc-mmap-{}.npy", std::process::id()));
+        /// let data = Array2::from_shape_fn((100, 30), |(i, j)| (i * 30 + j) as f64);
+        /// write_npy(&path, data.view())?;
+        /// // SAFETY: this example owns the file and does not change it while it is mapped.
+        /// let map = Arc::new(unsafe { NpyMap::open(&path)? });
+        /// let x = Array::<f64, Ix2>::from_npy_map(map, &[40, 30])?;
+        /// assert_eq!(x.sum().compute()?, data.sum());
+        /// # std::fs::remove_file(&path)?;
+        /// # Ok::<(), drask::Error>(())
+        /// ```
+        pub fn from_npy_map(map: Arc<NpyMap>, block: &[usize]) -> Result<Array<A, D>> {
+            map.view::<A>()?; // the dtype and layout are checked now, not in every task
+            let shape = map.header().shape.clone();
+            let chunks = Chunks::uniform(&shape, block)?;
+            let layer = MapBlocks::<A> {
+                map,
+                chunks: chunks.clone(),
+                _t: std::marker::PhantomData,
+            };
+            let node = Node::new(unique_token("from_npy").into(), vec![], Box::new(layer));
+            Array::<A, IxDyn>::from_node(node, Arc::new(chunks)).with_dim()
+        }
+    }
+
+    struct MapBlocks<A> {
+        map: Arc<NpyMap>,
+        chunks: Chunks,
+        _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    impl<A> fmt::Debug for MapBlocks<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "MapBlocks({:?})", self.chunks)
+        }
+    }
+
+    impl<A: Element + NpyElem> Layer for MapBlocks<A> {
+        fn op_name(&self) -> &str {
+            "from_npy"
+        }
+
+        fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+            for index in self.chunks.block_indices() {
+                let op = MapBlock::<A> {
+                    map: self.map.clone(),
+                    offset: self.chunks.block_offset(&index),
+                    shape: self.chunks.block_shape(&index),
+                    _t: std::marker::PhantomData,
+                };
+                out.add(block_key(node, &index), Arc::new(op), &[])?;
+            }
+            Ok(())
+        }
+    }
+
+    struct MapBlock<A> {
+        map: Arc<NpyMap>,
+        offset: Vec<usize>,
+        shape: Vec<usize>,
+        _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    impl<A> fmt::Debug for MapBlock<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "MapBlock({:?} at {:?})", self.shape, self.offset)
+        }
+    }
+
+    impl<A: Element + NpyElem> Op for MapBlock<A> {
+        fn name(&self) -> &str {
+            "from_npy"
+        }
+
+        fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
+            let view = self.map.view::<A>()?;
+            let block = view.slice_each_axis(|ax| {
+                let start = self.offset[ax.axis.index()];
+                Slice::from(start..start + self.shape[ax.axis.index()])
+            });
+            Ok(Arc::new(block.to_owned()))
+        }
+    }
+}
