@@ -61,7 +61,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--block" => block = value.parse()?,
             "--npy" => npy = Some(value.into()),
             _ => {
-                return Err(format!("unknown flag {flag}; usage: array_ops [--size N] [--block B] [--npy PATH]").into());
+                return Err(
+                    format!("unknown flag {flag}; usage: array_ops [--size N] [--block B] [--npy PATH]").into(),
+                );
             }
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, Dimension, IxDyn, Zip};
 
 use crate::array::collection::block_key;
-use crate::array::elementwise::{Expr, Operand, broadcast_shapes, output_chunks, unify};
+use crate::array::elementwise::{Expr, Operand, broadcast_block, broadcast_shapes, output_chunks, unify};
 use crate::array::{Array, Chunks, Element};
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Error, Result};
@@ -275,7 +275,6 @@ impl<A: Element> Layer for CompareLayer<A> {
     }
 
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
-        let n = self.chunks.ndim();
         let op: Arc<dyn Op> = Arc::new(CompareOp {
             op: self.op,
             left: self.left.clone(),
@@ -286,13 +285,7 @@ impl<A: Element> Layer for CompareLayer<A> {
                 .inputs()
                 .iter()
                 .zip(&self.input_shapes)
-                .map(|(input, shape)| {
-                    let r = shape.len();
-                    let at: Vec<usize> = (0..r)
-                        .map(|k| if shape[k] == 1 { 0 } else { index[n - r + k] })
-                        .collect();
-                    block_key(input, &at)
-                })
+                .map(|(input, shape)| block_key(input, &broadcast_block(&index, shape)))
                 .collect();
             out.add(block_key(node, &index), op.clone(), &args)?;
         }
@@ -353,14 +346,10 @@ impl<A: Element> Layer for Select<A> {
     }
 
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
-        let n = self.chunks.ndim();
         let op: Arc<dyn Op> = Arc::new(SelectOp::<A>(std::marker::PhantomData));
         let inputs = node.inputs();
         for index in self.chunks.block_indices() {
-            let r = self.cond_shape.len();
-            let at: Vec<usize> = (0..r)
-                .map(|k| if self.cond_shape[k] == 1 { 0 } else { index[n - r + k] })
-                .collect();
+            let at = broadcast_block(&index, &self.cond_shape);
             let args = [
                 block_key(&inputs[0], &at),
                 block_key(&inputs[1], &index),

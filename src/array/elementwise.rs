@@ -224,6 +224,17 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         .collect()
 }
 
+/// The block of an input of `shape` that output block `index` reads: the same block, except
+/// block 0 along the axes the input broadcasts (length 1) and none along the axes it lacks.
+pub(crate) fn broadcast_block(index: &[usize], shape: &[usize]) -> Vec<usize> {
+    let skip = index.len() - shape.len();
+    shape
+        .iter()
+        .zip(&index[skip..])
+        .map(|(&len, &i)| if len == 1 { 0 } else { i })
+        .collect()
+}
+
 /// One node's worth of fused elementwise work.
 pub(crate) struct Elementwise<A> {
     expr: Arc<Expr<A>>,
@@ -245,7 +256,6 @@ impl<A: Element> Layer for Elementwise<A> {
     }
 
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
-        let n = self.chunks.ndim();
         let op: Arc<dyn Op> = Arc::new(ElementwiseOp {
             expr: self.expr.clone(),
             name: self.name.clone(),
@@ -255,13 +265,7 @@ impl<A: Element> Layer for Elementwise<A> {
                 .inputs()
                 .iter()
                 .zip(&self.inputs)
-                .map(|(input, (shape, _))| {
-                    let r = shape.len();
-                    let at: Vec<usize> = (0..r)
-                        .map(|k| if shape[k] == 1 { 0 } else { index[n - r + k] })
-                        .collect();
-                    block_key(input, &at)
-                })
+                .map(|(input, (shape, _))| block_key(input, &broadcast_block(&index, shape)))
                 .collect();
             out.add(block_key(node, &index), op.clone(), &args)?;
         }

@@ -10,7 +10,7 @@ use crate::array::collection::block_key;
 use crate::array::{Array, Chunks, Element};
 use crate::bag::DEFAULT_SPLIT_EVERY;
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, take_value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, Value, combine_levels, take_value, unique_token};
 
 impl<A: Element> Array<A, Ix2> {
     /// The matrix product `self · other` (NumPy's `self @ other`). The left side's column chunks
@@ -91,7 +91,7 @@ impl<A: Element> Layer for MatMul<A> {
                 )?;
                 continue;
             }
-            let mut level: Vec<Key> = (0..self.inner)
+            let level: Vec<Key> = (0..self.inner)
                 .map(|k| {
                     let key = Key::new(partial.clone(), [0, i as u32, j as u32, k as u32]);
                     out.add(
@@ -102,19 +102,9 @@ impl<A: Element> Layer for MatMul<A> {
                     Ok(key)
                 })
                 .collect::<Result<_>>()?;
-            let mut depth = 0;
-            while level.len() > 1 {
-                depth += 1;
-                level = level
-                    .chunks(self.split_every)
-                    .enumerate()
-                    .map(|(g, group)| {
-                        let key = Key::new(partial.clone(), [depth, i as u32, j as u32, g as u32]);
-                        out.add(key.clone(), sum.clone(), group)?;
-                        Ok(key)
-                    })
-                    .collect::<Result<_>>()?;
-            }
+            let level = combine_levels(out, level, self.split_every, &sum, |depth, g| {
+                Key::new(partial.clone(), [depth, i as u32, j as u32, g as u32])
+            })?;
             // The last partial is the block: rename it under the output key.
             out.add(block_key(node, &index), sum.clone(), &level)?;
         }

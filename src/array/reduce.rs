@@ -11,7 +11,7 @@ use crate::array::{Array, Chunks, Element};
 use crate::bag::DEFAULT_SPLIT_EVERY;
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, TreeReduce, Value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, TreeReduce, Value, combine_levels, unique_token};
 
 /// A partial result that tree reductions combine: accumulated over a block's elements (or the
 /// tiles of a fused elementwise expression), then merged.
@@ -338,7 +338,7 @@ impl Layer for AxisReduce {
                 k.push(g as u32);
                 Key::new(partial.clone(), k)
             };
-            let mut level: Vec<Key> = (0..along)
+            let level: Vec<Key> = (0..along)
                 .map(|j| {
                     let mut in_index = index.clone();
                     in_index.insert(self.axis, j);
@@ -347,19 +347,7 @@ impl Layer for AxisReduce {
                     Ok(key)
                 })
                 .collect::<Result<_>>()?;
-            let mut depth = 0;
-            while level.len() > 1 {
-                depth += 1;
-                level = level
-                    .chunks(self.split_every.max(2))
-                    .enumerate()
-                    .map(|(g, group)| {
-                        let key = at(depth, g);
-                        out.add(key.clone(), self.combine.clone(), group)?;
-                        Ok(key)
-                    })
-                    .collect::<Result<_>>()?;
-            }
+            let level = combine_levels(out, level, self.split_every, &self.combine, at)?;
             out.add(block_key(node, &index), self.finish.clone(), &level)?;
         }
         Ok(())

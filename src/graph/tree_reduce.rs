@@ -36,7 +36,7 @@ impl Layer for TreeReduce {
     }
 
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
-        let mut level: Vec<Key> = self
+        let level: Vec<Key> = self
             .blocks
             .iter()
             .enumerate()
@@ -49,20 +49,36 @@ impl Layer for TreeReduce {
                 Ok(key)
             })
             .collect::<Result<_>>()?;
-        let mut depth = 0;
-        while level.len() > 1 {
-            depth += 1;
-            level = level
-                .chunks(self.split_every.max(2))
-                .enumerate()
-                .map(|(j, group)| {
-                    let key = node.key([depth, j as u32]);
-                    out.add(key.clone(), self.combine.clone(), group)?;
-                    Ok(key)
-                })
-                .collect::<Result<_>>()?;
-        }
+        let level = combine_levels(out, level, self.split_every, &self.combine, |depth, j| {
+            node.key([depth, j as u32])
+        })?;
         out.add(Key::single(node.name().clone()), self.finish.clone(), &level)?;
         Ok(())
     }
+}
+
+/// Adds levels of `combine` tasks over `level`, `split_every` keys at a time, until at most one
+/// key is left, and returns it (empty if `level` was). `key(depth, group)` names each combine
+/// task (`depth` from 1). The shared shape of every tree reduction.
+pub(crate) fn combine_levels(
+    out: &mut Lowering<'_>,
+    mut level: Vec<Key>,
+    split_every: usize,
+    combine: &Arc<dyn Op>,
+    key: impl Fn(u32, usize) -> Key,
+) -> Result<Vec<Key>> {
+    let mut depth = 0;
+    while level.len() > 1 {
+        depth += 1;
+        level = level
+            .chunks(split_every.max(2))
+            .enumerate()
+            .map(|(g, group)| {
+                let k = key(depth, g);
+                out.add(k.clone(), combine.clone(), group)?;
+                Ok(k)
+            })
+            .collect::<Result<_>>()?;
+    }
+    Ok(level)
 }
