@@ -67,7 +67,8 @@ pub mod feature_flags {
     //! | feature | default | what it adds | dependency |
     //! |---|---|---|---|
     //! | `progress` | yes | [`ComputeOptions::progress`](crate::ComputeOptions) and [`ProgressBar`](crate::diagnostics) | indicatif |
-    //! | `array` | yes | [`array`](crate::array) kernels over ndarray views (SIMD correlation) | ndarray |
+    //! | `array` | yes | the chunked [`Array`](crate::array::Array) and its kernels (SIMD correlation) | ndarray |
+    //! | `mmap` | yes | memory-mapped `.npy` input ([`npy::NpyMap`](crate::array::npy)) | memmap2 |
     //!
     //! The core — task graph, optimizer, executors, Delayed, Bag, registry, task stream — always
     //! builds (`--no-default-features`). Heavy dependencies get a feature of their own: polars

@@ -96,7 +96,7 @@ mod mapped {
         /// when it runs, so an array larger than memory is processed a few blocks at a time.
         ///
         /// # Errors
-        /// [`Error::Metadata`] if the file's dtype is not `A`, the rank does not match `D`, or
+        /// [`Error::Metadata`](crate::Error::Metadata) if the file's dtype is not `A`, the rank does not match `D`, or
         /// `block` does not fit.
         ///
         /// # Examples
