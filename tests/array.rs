@@ -480,3 +480,16 @@ fn npy_round_trip_through_a_memory_map_and_a_streaming_writer() {
     assert!(Array::<f64, Ix3>::from_npy(&src, &[2, 4, 5]).is_err(), "dtype mismatch");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn f32_sums_accumulate_in_f64() {
+    use drask::array::ndarray::Ix1;
+    let n = 4_000_000;
+    let x = Array::<f32, Ix1>::full(&[n], &[1_000_000], 0.1).unwrap();
+    // Summed in f32, 4M copies of 0.1 drift by about a percent; in f64 they do not.
+    let exact = 0.1_f32 as f64;
+    assert!((x.mean().compute().unwrap() - exact).abs() < 1e-12);
+    assert!(((x.sum().compute().unwrap() as f64) - exact * n as f64).abs() / (exact * n as f64) < 1e-7);
+    // Through the fused path too.
+    assert!(((&x * 2.0).mean().compute().unwrap() - 2.0 * exact).abs() < 1e-12);
+}

@@ -19,6 +19,8 @@ pub trait Element:
     fn to_f64(self) -> f64;
     /// The absolute value.
     fn abs(self) -> Self;
+    /// Whether this is a floating-point type (sums accumulate in `f64`).
+    const IS_FLOAT: bool;
 }
 
 mod sealed {
@@ -26,9 +28,10 @@ mod sealed {
 }
 
 macro_rules! impl_element {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $float:expr),*) => {$(
         impl sealed::Sealed for $t {}
         impl Element for $t {
+            const IS_FLOAT: bool = $float;
             fn from_f64(x: f64) -> Self { x as $t }
             fn to_f64(self) -> f64 { self as f64 }
             fn abs(self) -> Self { <$t>::abs(self) }
@@ -36,7 +39,7 @@ macro_rules! impl_element {
     )*};
 }
 
-impl_element!(f32, f64, i32, i64);
+impl_element!(f32 => true, f64 => true, i32 => false, i64 => false);
 
 /// A floating-point element (`f32`, `f64`): what `sqrt`, `exp`, `ln` and `powf` need.
 pub trait FloatElement: Element {

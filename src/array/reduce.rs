@@ -30,41 +30,69 @@ pub(crate) trait Partial<A: Copy>: Clone + Send + Sync + 'static {
     }
 }
 
-/// Sum and count. Integers sum exactly; floats sum in eight lanes per tile of 1,024 in the
-/// element type (pairwise or f64 accumulation for `f32` is future work).
+/// Sum and count. Integers sum exactly in their own type (wrapping like NumPy); floats (`f32`
+/// too) sum in `f64`, eight lanes per tile of 1,024 so the loop vectorises, so a long `f32`
+/// array's sum and mean keep their precision.
 #[derive(Debug, Clone, Copy)]
 struct SumCount<A> {
-    sum: A,
+    exact: A,
+    float: f64,
     count: u64,
+}
+
+impl<A: Element> SumCount<A> {
+    fn total(&self) -> A {
+        if A::IS_FLOAT {
+            A::from_f64(self.float)
+        } else {
+            self.exact
+        }
+    }
+
+    fn total_f64(&self) -> f64 {
+        if A::IS_FLOAT { self.float } else { self.exact.to_f64() }
+    }
 }
 
 impl<A: Element> Partial<A> for SumCount<A> {
     fn empty() -> Self {
         SumCount {
-            sum: A::zero(),
+            exact: A::zero(),
+            float: 0.0,
             count: 0,
         }
     }
 
     fn add_slice(&mut self, values: &[A]) {
         for tile in values.chunks(crate::array::elementwise::TILE) {
-            // Eight lanes, so the compiler vectorises the loop.
-            let mut lanes = [A::zero(); 8];
             let mut exact = tile.chunks_exact(8);
-            for group in &mut exact {
-                for (l, &v) in lanes.iter_mut().zip(group) {
-                    *l = *l + v;
+            if A::IS_FLOAT {
+                let mut lanes = [0.0_f64; 8];
+                for group in &mut exact {
+                    for (l, &v) in lanes.iter_mut().zip(group) {
+                        *l += v.to_f64();
+                    }
                 }
+                let rest: f64 = exact.remainder().iter().map(|v| v.to_f64()).sum();
+                self.float += lanes.iter().sum::<f64>() + rest;
+            } else {
+                let mut lanes = [A::zero(); 8];
+                for group in &mut exact {
+                    for (l, &v) in lanes.iter_mut().zip(group) {
+                        *l = *l + v;
+                    }
+                }
+                let rest = exact.remainder().iter().fold(A::zero(), |a, &v| a + v);
+                self.exact = self.exact + lanes.iter().fold(A::zero(), |a, &v| a + v) + rest;
             }
-            let rest = exact.remainder().iter().fold(A::zero(), |a, &v| a + v);
-            self.sum = self.sum + lanes.iter().fold(A::zero(), |a, &v| a + v) + rest;
         }
         self.count += values.len() as u64;
     }
 
     fn merge(self, other: Self) -> Self {
         SumCount {
-            sum: self.sum + other.sum,
+            exact: self.exact + other.exact,
+            float: self.float + other.float,
             count: self.count + other.count,
         }
     }
@@ -164,7 +192,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn sum(&self) -> Delayed<A> {
-        self.reduce_all::<SumCount<A>, A>("sum", |p| p.sum, DEFAULT_SPLIT_EVERY)
+        self.reduce_all::<SumCount<A>, A>("sum", |p| p.total(), DEFAULT_SPLIT_EVERY)
     }
 
     /// The mean of every element, as `f64`; NaN for an empty array.
@@ -184,7 +212,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
                 if p.count == 0 {
                     f64::NAN
                 } else {
-                    p.sum.to_f64() / p.count as f64
+                    p.total_f64() / p.count as f64
                 }
             },
             DEFAULT_SPLIT_EVERY,
