@@ -493,3 +493,22 @@ fn f32_sums_accumulate_in_f64() {
     // Through the fused path too.
     assert!(((&x * 2.0).mean().compute().unwrap() - 2.0 * exact).abs() < 1e-12);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn flat_argmin_argmax_match_a_first_wins_scan((shape, block) in shape_and_block()) {
+        let x = data(&shape, 12);
+        let lazy = Array::from_array(x.clone(), &block).unwrap();
+        let flat: Vec<f64> = x.iter().copied().collect();
+        let first = |better: fn(f64, f64) -> bool| {
+            flat.iter().enumerate().fold(None, |best: Option<(usize, f64)>, (i, &v)| match best {
+                Some((_, b)) if !better(v, b) => best,
+                _ => Some((i, v)),
+            }).map(|(i, _)| i)
+        };
+        prop_assert_eq!(lazy.argmin().compute().unwrap(), first(|v, b| v < b));
+        prop_assert_eq!(lazy.argmax().compute().unwrap(), first(|v, b| v > b));
+    }
+}

@@ -193,6 +193,7 @@ impl<D: Dimension> Array<bool, D> {
             .collect();
         let layer = TreeReduce {
             name,
+            per_block: Vec::new(),
             chunk: Arc::new(BoolFold {
                 name,
                 init,

@@ -120,7 +120,10 @@ impl<F: Fn(Vec<Value>) -> Result<Value, BoxError> + Send + Sync + 'static> Op fo
     }
 }
 
-fn stage(name: &'static str, f: impl Fn(Vec<Value>) -> Result<Value, BoxError> + Send + Sync + 'static) -> Arc<dyn Op> {
+pub(crate) fn stage(
+    name: &'static str,
+    f: impl Fn(Vec<Value>) -> Result<Value, BoxError> + Send + Sync + 'static,
+) -> Arc<dyn Op> {
     Arc::new(StageOp { name, f })
 }
 
@@ -164,6 +167,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
         };
         let layer = TreeReduce {
             name,
+            per_block: Vec::new(),
             chunk,
             combine: stage("combine", |inputs| {
                 let mut parts = inputs.iter().map(get::<P>);

@@ -1,6 +1,8 @@
 //! Variance, standard deviation, minimum, maximum and arg-extremes of arrays, over all elements
 //! or along one axis, built on the exact partial combines of [`stats`](crate::array::stats).
 
+use std::sync::Arc;
+
 use ndarray::{ArrayD, Dimension, RemoveAxis};
 
 use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
@@ -9,7 +11,7 @@ use crate::bag::DEFAULT_SPLIT_EVERY;
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Result};
 
-use super::reduce::Partial;
+use super::reduce::{Partial, stage};
 
 impl<A: Element> Partial<A> for Moments {
     fn empty() -> Self {
@@ -219,5 +221,89 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
             |a, b| merge_blocks(a, b, stats::combine_argmax),
             |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
         )
+    }
+}
+
+impl<A: StatElem, D: Dimension> Array<A, D> {
+    /// The flat (C-order) index of the smallest element: the first on ties, the first NaN if
+    /// any (NumPy's `argmin`); `None` for an empty array.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::array};
+    /// let x = Array::from_array(array![[3, 1, 4], [1, 5, 9]], &[1, 2])?;
+    /// assert_eq!(x.argmin().compute()?, Some(1));
+    /// assert_eq!(x.argmax().compute()?, Some(5));
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn argmin(&self) -> Delayed<Option<usize>> {
+        self.arg_extreme("argmin", stats::combine_argmin::<A>)
+    }
+
+    /// The flat (C-order) index of the largest element; as [`argmin`](Array::argmin).
+    pub fn argmax(&self) -> Delayed<Option<usize>> {
+        self.arg_extreme("argmax", stats::combine_argmax::<A>)
+    }
+
+    fn arg_extreme(
+        &self,
+        name: &'static str,
+        pick: fn(ArgExtreme<A>, ArgExtreme<A>) -> ArgExtreme<A>,
+    ) -> Delayed<Option<usize>> {
+        use crate::graph::{Node, Op, TreeReduce, Value, unique_token};
+
+        type Partial<A> = Option<ArgExtreme<A>>;
+        let shape = self.shape();
+        let blocks = self.chunks.block_indices();
+        // Each block's op knows where the block starts, to turn local positions into flat ones.
+        let per_block: Vec<Arc<dyn Op>> = blocks
+            .iter()
+            .map(|index| {
+                let (offset, shape) = (self.chunks.block_offset(index), shape.clone());
+                stage(name, move |inputs: Vec<Value>| {
+                    let block = inputs[0].downcast_ref::<ArrayD<A>>().ok_or("expected a block")?;
+                    let mut best: Partial<A> = None;
+                    for (local, &value) in block.indexed_iter() {
+                        let flat = local
+                            .slice()
+                            .iter()
+                            .zip(&offset)
+                            .zip(&shape)
+                            .fold(0, |acc, ((&i, &o), &n)| acc * n + i + o);
+                        let here = ArgExtreme { value, index: flat };
+                        best = Some(best.map_or(here, |b| pick(b, here)));
+                    }
+                    Ok(Arc::new(best))
+                })
+            })
+            .collect();
+        let combine = stage("combine", move |inputs: Vec<Value>| {
+            let mut best: Partial<A> = None;
+            for v in &inputs {
+                if let Some(p) = *v.downcast_ref::<Partial<A>>().ok_or("expected a partial")? {
+                    best = Some(best.map_or(p, |b| pick(b, p)));
+                }
+            }
+            Ok(Arc::new(best))
+        });
+        let finish = stage("finish", |inputs: Vec<Value>| {
+            let best = inputs[0].downcast_ref::<Partial<A>>().ok_or("expected a partial")?;
+            Ok(Arc::new(best.map(|b| b.index)))
+        });
+        let layer = TreeReduce {
+            name,
+            per_block,
+            chunk: combine.clone(),
+            combine,
+            finish,
+            blocks: blocks.iter().map(|i| i.iter().map(|&x| x as u32).collect()).collect(),
+            split_every: DEFAULT_SPLIT_EVERY,
+        };
+        Delayed::from_node(Node::new(
+            unique_token(name).into(),
+            vec![self.node.clone()],
+            Box::new(layer),
+        ))
     }
 }

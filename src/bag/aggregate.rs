@@ -612,6 +612,7 @@ impl<T: Item + PartialOrd + fmt::Debug> Bag<T> {
         };
         let layer = crate::graph::TreeReduce {
             name,
+            per_block: Vec::new(),
             chunk: Arc::new(PartitionOp::new(name, pick)),
             combine: Arc::new(GatherOp::new("combine", move |parts: Vec<Option<T>>| {
                 pick(parts.into_iter().flatten().collect())

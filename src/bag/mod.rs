@@ -272,6 +272,7 @@ impl<T: Item> Bag<T> {
     ) -> Delayed<R> {
         let layer = TreeReduce {
             name,
+            per_block: Vec::new(),
             chunk: Arc::new(PartitionOp::new(name, move |p: Vec<T>| Ok(chunk(p)))),
             combine: Arc::new(GatherOp::new("combine", move |parts: Vec<A>| Ok(combine(parts)))),
             finish: Arc::new(GatherOp::new("finish", move |mut last: Vec<A>| {

@@ -15,6 +15,9 @@ use crate::graph::{Key, Layer, Lowering, Node, Op};
 pub(crate) struct TreeReduce {
     pub(crate) name: &'static str,
     pub(crate) chunk: Arc<dyn Op>,
+    /// Chunk ops of their own for each block, in `blocks` order, when a block's op must know
+    /// which block it reads (a global index); empty to use `chunk` for every block.
+    pub(crate) per_block: Vec<Arc<dyn Op>>,
     pub(crate) combine: Arc<dyn Op>,
     pub(crate) finish: Arc<dyn Op>,
     /// The index of every block to reduce; the chunk task of block `b` reads block `b` of each
@@ -45,7 +48,8 @@ impl Layer for TreeReduce {
                 // The block of every input: one for a plain reduction, several when the
                 // reduction is fused with the elementwise work that feeds it.
                 let args: Vec<Key> = node.inputs().iter().map(|input| input.key(block.clone())).collect();
-                out.add(key.clone(), self.chunk.clone(), &args)?;
+                let op = self.per_block.get(i).unwrap_or(&self.chunk);
+                out.add(key.clone(), op.clone(), &args)?;
                 Ok(key)
             })
             .collect::<Result<_>>()?;
