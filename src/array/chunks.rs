@@ -165,6 +165,14 @@ impl Chunks {
         }
     }
 
+    /// Every block index in C order, as key indices.
+    pub(crate) fn block_key_indices(&self) -> Vec<Vec<u32>> {
+        self.block_indices()
+            .into_iter()
+            .map(|i| i.into_iter().map(|x| x as u32).collect())
+            .collect()
+    }
+
     /// The shape of block `index`.
     pub fn block_shape(&self, index: &[usize]) -> Vec<usize> {
         self.axes.iter().zip(index).map(|(a, &i)| a[i]).collect()

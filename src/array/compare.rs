@@ -185,12 +185,7 @@ impl<D: Dimension> Array<bool, D> {
     }
 
     fn fold_bool(&self, name: &'static str, init: bool, f: fn(bool, bool) -> bool) -> Delayed<bool> {
-        let blocks = self
-            .chunks
-            .block_indices()
-            .into_iter()
-            .map(|i| i.into_iter().map(|x| x as u32).collect())
-            .collect();
+        let blocks = self.chunks.block_key_indices();
         let layer = TreeReduce {
             name,
             per_block: Vec::new(),

@@ -140,12 +140,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
         finish: impl Fn(P) -> R + Send + Sync + 'static,
         split_every: usize,
     ) -> Delayed<R> {
-        let blocks = self
-            .chunks
-            .block_indices()
-            .into_iter()
-            .map(|i| i.into_iter().map(|x| x as u32).collect())
-            .collect();
+        let blocks = self.chunks.block_key_indices();
         // Over an elementwise expression, reduce its tiles as they are computed: the expression's
         // result is never written to memory (one pass over the inputs).
         let (inputs, chunk) = match self.elementwise_parts() {

@@ -297,7 +297,7 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
             chunk: combine.clone(),
             combine,
             finish,
-            blocks: blocks.iter().map(|i| i.iter().map(|&x| x as u32).collect()).collect(),
+            blocks: self.chunks.block_key_indices(),
             split_every: DEFAULT_SPLIT_EVERY,
         };
         Delayed::from_node(Node::new(
