@@ -8,33 +8,10 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use drask::Collection;
 use drask::graph::optimize::Optimizer;
-use drask::prelude::*;
 
-fn inc(x: &u64) -> u64 {
-    x + 1
-}
-
-fn add(a: &u64, b: &u64) -> u64 {
-    a + b
-}
-
-/// `n` incs reduced pairwise: 2n - 1 tasks.
-fn tree(n: u64) -> Delayed<u64> {
-    let mut level: Vec<Delayed<u64>> = (0..n).map(|i| delayed(inc).call((i,))).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| {
-                if p.len() == 2 {
-                    delayed(add).call((&p[0], &p[1]))
-                } else {
-                    p[0].clone()
-                }
-            })
-            .collect();
-    }
-    level.pop().unwrap()
-}
+#[path = "common/shapes.rs"]
+mod shapes;
+use shapes::tree;
 
 fn graph_costs(c: &mut Criterion) {
     for leaves in [5_000_u64, 500_000] {

@@ -11,47 +11,11 @@ use drask::Collection;
 use drask::diagnostics::TaskStream;
 use drask::graph::Graph;
 use drask::prelude::*;
+
+#[path = "common/shapes.rs"]
+mod shapes;
 use drask::sched::{Executor, Synchronous, Threaded};
-
-fn inc(x: &u64) -> u64 {
-    x + 1
-}
-
-fn add(a: &u64, b: &u64) -> u64 {
-    a + b
-}
-
-/// `n` independent incs gathered by one collect.
-fn wide(n: u64) -> Delayed<Vec<u64>> {
-    Delayed::collect((0..n).map(|i| delayed(inc).call((i,))))
-}
-
-/// A chain of `n` incs.
-fn deep(n: u64) -> Delayed<u64> {
-    let mut x = delayed(inc).call((0_u64,));
-    for _ in 1..n {
-        x = delayed(inc).call((&x,));
-    }
-    x
-}
-
-/// `n` incs reduced pairwise.
-fn tree(n: u64) -> Delayed<u64> {
-    let mut level: Vec<Delayed<u64>> = (0..n).map(|i| delayed(inc).call((i,))).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| {
-                if p.len() == 2 {
-                    delayed(add).call((&p[0], &p[1]))
-                } else {
-                    p[0].clone()
-                }
-            })
-            .collect();
-    }
-    level.pop().unwrap()
-}
+use shapes::{chain as deep, tree, wide};
 
 fn bench_shape<C: Collection>(c: &mut Criterion, shape: &str, n: u64, build: impl Fn(u64) -> C) {
     let collection = build(n);

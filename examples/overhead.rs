@@ -14,39 +14,11 @@
 use std::time::Instant;
 
 use drask::prelude::*;
+
+#[path = "../benches/common/shapes.rs"]
+mod shapes;
 use drask::sched::{Executor, Synchronous, Threaded};
-
-fn inc(x: &u64) -> u64 {
-    x + 1
-}
-
-fn add(a: &u64, b: &u64) -> u64 {
-    a + b
-}
-
-/// Builds the tree: N incs, then pairwise sums until one value is left.
-fn tree(n: u64) -> Delayed<u64> {
-    let mut level: Vec<Delayed<u64>> = (0..n).map(|i| delayed(inc).call((i,))).collect();
-    while level.len() > 1 {
-        let mut next = Vec::with_capacity(level.len().div_ceil(2));
-        let mut pairs = level.chunks_exact(2);
-        for pair in &mut pairs {
-            next.push(delayed(add).call((&pair[0], &pair[1])));
-        }
-        next.extend(pairs.remainder().iter().cloned());
-        level = next;
-    }
-    level.pop().expect("at least one task")
-}
-
-/// N incs in a row, starting from 0: the result is N.
-fn chain(n: u64) -> Delayed<u64> {
-    let mut x = delayed(inc).call((0_u64,));
-    for _ in 1..n {
-        x = delayed(inc).call((&x,));
-    }
-    x
-}
+use shapes::{chain, inc, tree};
 
 /// N independent incs, summed by one task.
 fn wide(n: u64) -> Delayed<u64> {
