@@ -71,30 +71,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn compare<E: Dimension>(&self, op: Comparison, other: &Array<A, E>) -> Result<Array<bool, D>> {
-        let (a, b) = (Operand::of(self), Operand::of(other));
-        let (inputs, left, right) = Operand::merge(a, b);
-        let shape = inputs
-            .iter()
-            .try_fold(Vec::new(), |acc: Vec<usize>, (_, s, _)| broadcast_shapes(&acc, s))
-            .ok_or_else(|| {
-                Error::Metadata(format!(
-                    "shapes {:?} and {:?} do not broadcast",
-                    self.shape(),
-                    other.shape()
-                ))
-            })?;
-        let chunks = output_chunks(&shape, &inputs)?;
-        let inputs = unify::<A>(&chunks, inputs)?;
-        let layer = CompareLayer {
-            op,
-            left: Arc::new(left),
-            right: Arc::new(right),
-            chunks: chunks.clone(),
-            input_shapes: inputs.iter().map(|(_, s, _)| s.clone()).collect(),
-        };
-        let nodes = inputs.into_iter().map(|(n, _, _)| n).collect();
-        let node = Node::new(unique_token(op.name()).into(), nodes, Box::new(layer));
-        Ok(Array::from_node(node, Arc::new(chunks)))
+        compare_operands(op, Operand::of(self), Operand::of(other))
     }
 
     /// Compares every element with `value`.
@@ -108,9 +85,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn compare_scalar(&self, op: Comparison, value: A) -> Array<bool, D> {
-        let scalar = self.map("scalar", move |_| value);
-        self.compare(op, &scalar)
-            .expect("an array and a scalar of its shape broadcast")
+        compare_operands(op, Operand::of(self), Operand::scalar(value)).expect("a scalar broadcasts to any shape")
     }
 
     /// `cond ? self : other`, elementwise (NumPy's `where(cond, self, other)`). `self` and `other`
@@ -163,6 +138,30 @@ impl<A: Element, D: Dimension> Array<A, D> {
     }
 }
 
+/// One task per block comparing two fused expressions over their merged inputs.
+fn compare_operands<A: Element, D>(op: Comparison, a: Operand<A>, b: Operand<A>) -> Result<Array<bool, D>> {
+    let (inputs, left, right) = Operand::merge(a, b);
+    let shape = inputs
+        .iter()
+        .try_fold(Vec::new(), |acc: Vec<usize>, (_, s, _)| broadcast_shapes(&acc, s))
+        .ok_or_else(|| {
+            let shapes: Vec<&Vec<usize>> = inputs.iter().map(|(_, s, _)| s).collect();
+            Error::Metadata(format!("shapes {shapes:?} do not broadcast"))
+        })?;
+    let chunks = output_chunks(&shape, &inputs)?;
+    let inputs = unify::<A>(&chunks, inputs)?;
+    let layer = CompareLayer {
+        op,
+        left: Arc::new(left),
+        right: Arc::new(right),
+        chunks: chunks.clone(),
+        input_shapes: inputs.iter().map(|(_, s, _)| s.clone()).collect(),
+    };
+    let nodes = inputs.into_iter().map(|(n, _, _)| n).collect();
+    let node = Node::new(unique_token(op.name()).into(), nodes, Box::new(layer));
+    Ok(Array::from_node(node, Arc::new(chunks)))
+}
+
 impl<D: Dimension> Array<bool, D> {
     /// Whether any element is true (false for an empty array).
     ///
@@ -208,7 +207,7 @@ impl<D: Dimension> Array<bool, D> {
                 block: false,
             }),
             blocks,
-            split_every: crate::bag::DEFAULT_SPLIT_EVERY,
+            split_every: crate::graph::DEFAULT_SPLIT_EVERY,
         };
         Delayed::from_node(Node::new(
             unique_token(name).into(),
@@ -314,7 +313,7 @@ impl<A: Element> Op for CompareOp<A> {
                     .ok_or("a comparison input is not a block of this type")
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let (a, b) = (self.left.eval_block(&blocks)?, self.right.eval_block(&blocks)?);
+        let (a, b) = (self.left.eval_block(&blocks), self.right.eval_block(&blocks));
         let shape = broadcast_shapes(a.shape(), b.shape()).ok_or("comparison operands do not broadcast")?;
         let (a, b) = (
             a.broadcast(IxDyn(&shape)).ok_or("broadcast")?,
@@ -324,16 +323,11 @@ impl<A: Element> Op for CompareOp<A> {
     }
 }
 
+#[derive(Debug)]
 struct Select<A> {
     chunks: Chunks,
     cond_shape: Vec<usize>,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for Select<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Select({:?})", self.chunks)
-    }
 }
 
 impl<A: Element> Layer for Select<A> {
@@ -357,13 +351,8 @@ impl<A: Element> Layer for Select<A> {
     }
 }
 
+#[derive(Debug)]
 struct SelectOp<A>(std::marker::PhantomData<fn() -> A>);
-
-impl<A> fmt::Debug for SelectOp<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SelectOp")
-    }
-}
 
 impl<A: Element> Op for SelectOp<A> {
     fn name(&self) -> &str {

@@ -1,7 +1,6 @@
 //! The correlation kernel as a built-in reduction of a chunked 2-D array: one task per column
 //! block, each reading the row blocks of its strip that the ranges touch.
 
-use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -68,17 +67,12 @@ impl<A: Element + CorrElem> Array<A, Ix2> {
     }
 }
 
+#[derive(Debug)]
 struct Correlate<A> {
     target: usize,
     ranges: Vec<Range<usize>>,
     in_chunks: Chunks,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for Correlate<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Correlate(target {}, {} ranges)", self.target, self.ranges.len())
-    }
 }
 
 impl<A: Element + CorrElem> Layer for Correlate<A> {
@@ -165,6 +159,7 @@ fn locate(lengths: &[usize], col: usize) -> (usize, usize) {
     unreachable!("the target was checked against the shape")
 }
 
+#[derive(Debug)]
 struct CorrelateStrip<A> {
     /// Row blocks of the strip (the same number of target blocks follow them in the inputs).
     blocks: usize,
@@ -173,12 +168,6 @@ struct CorrelateStrip<A> {
     rows: usize,
     width: usize,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for CorrelateStrip<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CorrelateStrip({} rows x {})", self.rows, self.width)
-    }
 }
 
 impl<A: Element + CorrElem> Op for CorrelateStrip<A> {

@@ -81,11 +81,12 @@ impl<A: Element> Expr<A> {
         }
     }
 
-    /// Evaluates on one block's inputs into a block (broadcast to the inputs' common shape).
-    pub(crate) fn eval_block(&self, inputs: &[&ArrayD<A>]) -> Result<ArrayD<A>, BoxError> {
+    /// Evaluates on one block's inputs into a block (broadcast to the inputs' common shape; a
+    /// constant expression gives a 0-d block, which broadcasts to any shape).
+    pub(crate) fn eval_block(&self, inputs: &[&ArrayD<A>]) -> ArrayD<A> {
         match self.eval(inputs) {
-            Evaluated::Block(b) => Ok(b),
-            Evaluated::Scalar(_) => Err("an elementwise expression with no array input".into()),
+            Evaluated::Block(b) => b,
+            Evaluated::Scalar(s) => ArrayD::from_elem(IxDyn(&[]), s),
         }
     }
 
@@ -435,6 +436,14 @@ fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<Input>) -> Result<Array<A, D>
 }
 
 impl<A: Element> Operand<A> {
+    /// A constant operand: reads no input.
+    pub(crate) fn scalar(value: A) -> Operand<A> {
+        Operand {
+            expr: Expr::Scalar(value),
+            inputs: Vec::new(),
+        }
+    }
+
     /// Both operands over one list of inputs (a node read by both is read once): the inputs and
     /// the two expressions, renumbered into it.
     pub(crate) fn merge(a: Operand<A>, b: Operand<A>) -> (Vec<Input>, Expr<A>, Expr<A>) {

@@ -1,15 +1,14 @@
 //! Matrix products of 2-D arrays: output block `(i, j)` sums the products of row block `i` of
 //! the left side with column block `j` of the right, as a tree.
 
-use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Ix2};
 
 use crate::array::collection::block_key;
 use crate::array::{Array, Chunks, Element};
-use crate::bag::DEFAULT_SPLIT_EVERY;
 use crate::error::{BoxError, Error, Result};
+use crate::graph::DEFAULT_SPLIT_EVERY;
 use crate::graph::{Key, Layer, Lowering, Node, Op, Value, combine_levels, take_value, unique_token};
 
 impl<A: Element> Array<A, Ix2> {
@@ -56,18 +55,13 @@ impl<A: Element> Array<A, Ix2> {
     }
 }
 
+#[derive(Debug)]
 struct MatMul<A> {
     /// Blocks along the inner axis.
     inner: usize,
     chunks: Chunks,
     split_every: usize,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for MatMul<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MatMul({:?}, {} inner blocks)", self.chunks, self.inner)
-    }
 }
 
 impl<A: Element> Layer for MatMul<A> {
@@ -119,13 +113,8 @@ fn matrix<A: Element>(v: &Value) -> Result<ndarray::ArrayView2<'_, A>, BoxError>
     Ok(block.view().into_dimensionality::<Ix2>()?)
 }
 
+#[derive(Debug)]
 struct BlockProduct<A>(std::marker::PhantomData<fn() -> A>);
-
-impl<A> fmt::Debug for BlockProduct<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BlockProduct")
-    }
-}
 
 impl<A: Element> Op for BlockProduct<A> {
     fn name(&self) -> &str {
@@ -138,13 +127,8 @@ impl<A: Element> Op for BlockProduct<A> {
     }
 }
 
+#[derive(Debug)]
 struct BlockSum<A>(std::marker::PhantomData<fn() -> A>);
-
-impl<A> fmt::Debug for BlockSum<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BlockSum")
-    }
-}
 
 impl<A: Element> Op for BlockSum<A> {
     fn name(&self) -> &str {
@@ -161,13 +145,8 @@ impl<A: Element> Op for BlockSum<A> {
     }
 }
 
+#[derive(Debug)]
 struct Zeros<A>(Vec<usize>, std::marker::PhantomData<fn() -> A>);
-
-impl<A> fmt::Debug for Zeros<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Zeros({:?})", self.0)
-    }
-}
 
 impl<A: Element> Op for Zeros<A> {
     fn name(&self) -> &str {

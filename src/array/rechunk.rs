@@ -1,6 +1,5 @@
 //! Rechunking: each output block is assembled from the input blocks it overlaps.
 
-use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -95,17 +94,12 @@ impl<A: Element, D: Dimension> Array<A, D> {
     }
 }
 
+#[derive(Debug)]
 struct Rechunk<A> {
     /// Per axis, per output block along it: the overlapping input blocks.
     plans: Vec<Vec<Overlaps>>,
     chunks: Chunks,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for Rechunk<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Rechunk({:?})", self.chunks)
-    }
 }
 
 impl<A: Element> Layer for Rechunk<A> {
@@ -146,17 +140,12 @@ impl<A: Element> Layer for Rechunk<A> {
 }
 
 /// Builds one block of `shape` from slices of its inputs.
+#[derive(Debug)]
 struct Assemble<A> {
     shape: Vec<usize>,
     /// Per input: the slice to read from it and where it goes.
     pieces: Vec<(Vec<Slice>, Vec<Slice>)>,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for Assemble<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Assemble({:?} from {} pieces)", self.shape, self.pieces.len())
-    }
 }
 
 impl<A: Element> Op for Assemble<A> {

@@ -8,9 +8,9 @@ use ndarray::{ArrayD, Axis, Dimension, IxDyn, RemoveAxis};
 
 use crate::array::collection::block_key;
 use crate::array::{Array, Chunks, Element};
-use crate::bag::DEFAULT_SPLIT_EVERY;
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Error, Result};
+use crate::graph::DEFAULT_SPLIT_EVERY;
 use crate::graph::{Key, Layer, Lowering, Node, Op, TreeReduce, Value, combine_levels, unique_token};
 
 /// A partial result that tree reductions combine: accumulated over a block's elements (or the

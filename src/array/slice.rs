@@ -2,7 +2,6 @@
 //! one input block, so slicing costs one task per selected block and never moves unselected
 //! data.
 
-use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, RemoveAxis, Slice, SliceInfoElem};
@@ -173,16 +172,11 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
     }
 }
 
+#[derive(Debug)]
 struct SliceLayer<A> {
     plans: Vec<AxisPlan>,
     chunks: Chunks,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for SliceLayer<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Slice({:?})", self.chunks)
-    }
 }
 
 impl<A: Element> Layer for SliceLayer<A> {
@@ -217,17 +211,12 @@ impl<A: Element> Layer for SliceLayer<A> {
     }
 }
 
+#[derive(Debug)]
 struct SliceBlock<A> {
     slices: Vec<Slice>,
     /// The shape of the empty result, when nothing is selected.
     empty: Option<Vec<usize>>,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for SliceBlock<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SliceBlock({:?})", self.slices)
-    }
 }
 
 impl<A: Element> Op for SliceBlock<A> {
@@ -248,16 +237,11 @@ impl<A: Element> Op for SliceBlock<A> {
     }
 }
 
+#[derive(Debug)]
 struct DropAxis<A> {
     axis: usize,
     chunks: Chunks,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for DropAxis<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DropAxis({})", self.axis)
-    }
 }
 
 impl<A: Element> Layer for DropAxis<A> {
@@ -280,15 +264,10 @@ impl<A: Element> Layer for DropAxis<A> {
     }
 }
 
+#[derive(Debug)]
 struct IndexBlock<A> {
     axis: usize,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for IndexBlock<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IndexBlock({})", self.axis)
-    }
 }
 
 impl<A: Element> Op for IndexBlock<A> {

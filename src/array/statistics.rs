@@ -7,9 +7,9 @@ use ndarray::{ArrayD, Dimension, RemoveAxis};
 
 use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
 use crate::array::{Array, Element};
-use crate::bag::DEFAULT_SPLIT_EVERY;
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Result};
+use crate::graph::DEFAULT_SPLIT_EVERY;
 
 use super::reduce::{Partial, stage};
 
@@ -19,8 +19,13 @@ impl<A: Element> Partial<A> for Moments {
     }
 
     fn add_slice(&mut self, values: &[A]) {
-        let as_f64: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
-        *self = Moments::merge(*self, Moments::of_slice(&as_f64));
+        // A tile at a time through a stack buffer: no allocation, however large the block.
+        let mut buf = [0.0_f64; crate::array::elementwise::TILE];
+        for tile in values.chunks(buf.len()) {
+            let buf = &mut buf[..tile.len()];
+            buf.iter_mut().zip(tile).for_each(|(b, v)| *b = v.to_f64());
+            *self = Moments::merge(*self, Moments::of_slice(buf));
+        }
     }
 
     fn merge(self, other: Self) -> Self {

@@ -1,7 +1,6 @@
 //! Transposing and permuting axes: the block grid is permuted, and each block is permuted by
 //! the same permutation.
 
-use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
@@ -69,16 +68,11 @@ impl<A: Element, D: Dimension> Array<A, D> {
     }
 }
 
+#[derive(Debug)]
 struct Permute<A> {
     axes: Vec<usize>,
     chunks: Chunks,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for Permute<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Permute({:?})", self.axes)
-    }
 }
 
 impl<A: Element> Layer for Permute<A> {
@@ -104,15 +98,10 @@ impl<A: Element> Layer for Permute<A> {
     }
 }
 
+#[derive(Debug)]
 struct PermuteBlock<A> {
     axes: Vec<usize>,
     _t: std::marker::PhantomData<fn() -> A>,
-}
-
-impl<A> fmt::Debug for PermuteBlock<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PermuteBlock({:?})", self.axes)
-    }
 }
 
 impl<A: Element> Op for PermuteBlock<A> {

@@ -45,9 +45,7 @@ pub trait Item: Clone + Send + Sync + 'static {}
 
 impl<T: Clone + Send + Sync + 'static> Item for T {}
 
-/// How many partial results a tree reduction combines at a time, unless told otherwise (Dask's
-/// default for bags).
-pub const DEFAULT_SPLIT_EVERY: usize = 8;
+pub use crate::graph::DEFAULT_SPLIT_EVERY;
 
 /// A lazy, partitioned collection of items. Cheap to clone; nothing runs until
 /// [`compute`](Collection::compute), which returns every item, partitions in order.

@@ -33,6 +33,7 @@ pub(crate) use lower::nodes_in_order;
 pub use lower::{Lowering, lower};
 pub use node::{Layer, Node};
 pub use task::{Literal, Op, OpSpec, Task, Value, take_value};
+pub use tree_reduce::DEFAULT_SPLIT_EVERY;
 pub(crate) use tree_reduce::{TreeReduce, combine_levels};
 
 use crate::error::{Error, Result};

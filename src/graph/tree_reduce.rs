@@ -6,6 +6,10 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::graph::{Key, Layer, Lowering, Node, Op};
 
+/// How many partial results a tree reduction combines at a time, unless told otherwise (Dask's
+/// default for bags; arrays use it too).
+pub const DEFAULT_SPLIT_EVERY: usize = 8;
+
 /// A tree reduction: `chunk` turns each input block into a partial result; `combine` merges up
 /// to `split_every` partials at a time, level by level, until one is left; `finish` turns it into
 /// the result, under the node's single key (so the result is a [`Delayed`](crate::Delayed)).
