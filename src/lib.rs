@@ -49,6 +49,8 @@ pub mod delayed;
 pub mod diagnostics;
 pub mod doc;
 mod error;
+#[cfg(feature = "frame")]
+pub mod frame;
 pub mod graph;
 pub mod prelude;
 pub mod registry;

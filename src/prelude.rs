@@ -6,3 +6,7 @@ pub use crate::{Bag, Collection, ComputeOptions, Delayed, Error, compute, delaye
 #[cfg(feature = "array")]
 #[doc(no_inline)]
 pub use crate::array::Array;
+
+#[cfg(feature = "frame")]
+#[doc(no_inline)]
+pub use crate::frame::DataFrame;

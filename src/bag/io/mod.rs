@@ -18,6 +18,7 @@ pub use iter::PartitionIter;
 pub use lines::ReadError;
 pub use read::{BadLines, EncodingErrors, ReadJson, ReadText, json_field};
 pub use source::Source;
+pub(crate) use source::io_error;
 pub use write::ToText;
 
 use crate::bag::Bag;
