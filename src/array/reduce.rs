@@ -33,8 +33,8 @@ pub(crate) trait Partial<A: Copy>: Clone + Send + Sync + 'static {
 /// Sum and count. Integers sum exactly in their own type (wrapping like NumPy); floats (`f32`
 /// too) sum in `f64`, eight lanes per tile of 1,024 so the loop vectorises, so a long `f32`
 /// array's sum and mean keep their precision.
-#[derive(Debug, Clone, Copy)]
-struct SumCount<A> {
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SumCount<A> {
     exact: A,
     float: f64,
     count: u64,

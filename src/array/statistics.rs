@@ -34,7 +34,7 @@ impl<A: Element> Partial<A> for Moments {
 }
 
 /// The smallest (`LESS`) or largest element seen, NaN once any NaN is seen (NumPy's rule).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Extreme<A, const LESS: bool>(Option<A>);
 
 impl<A: StatElem, const LESS: bool> Partial<A> for Extreme<A, LESS> {
