@@ -321,7 +321,8 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
 /// For a stage that is not one of these, or a block offset of another rank than `shape`.
 pub(crate) fn arg_stage<A: StatElem>(kind: ExtremeKind, shape: &[usize], at: &Stage) -> Result<Arc<dyn Op>, BoxError> {
     type Partial<A> = Option<ArgExtreme<A>>;
-    let (name, pick): (&'static str, fn(ArgExtreme<A>, ArgExtreme<A>) -> ArgExtreme<A>) = match kind {
+    type Pick<A> = fn(ArgExtreme<A>, ArgExtreme<A>) -> ArgExtreme<A>;
+    let (name, pick): (&'static str, Pick<A>) = match kind {
         ExtremeKind::Min => ("argmin", stats::combine_argmin::<A>),
         ExtremeKind::Max => ("argmax", stats::combine_argmax::<A>),
     };
