@@ -284,7 +284,8 @@ impl GraphSpec {
                         "task {} runs `{}`, which has no op spec, so another process cannot rebuild it. \
                          A closure cannot be sent: write it as a `fn`, register it with \
                          `drask::register_fn!(name)` (or `register_fn!(try name)` for a function returning \
-                         `Result`) and build calls with `drask::registered!(name)`. Plain-value arguments, \
+                         `Result`) and build calls with `drask::registered!(name)` (for `Array::map_blocks`, pass \
+                         it to `Array::map_blocks_registered`). Plain-value arguments, \
                          literals and collected lists need a codec for their type: `drask::register_codec!(Type)`",
                         task.key,
                         task.op.name()

@@ -6,11 +6,16 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{op_spec, params};
 use crate::array::{Array, Chunks, Element};
 use crate::collection::{Collection, ComputeOptions};
+use crate::delayed::{ArgFn, DelayedFn};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Layer, Literal, Lowering, Node, Op, Value, take_value, unique_token};
+use crate::graph::{Layer, Literal, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
+use crate::registry::{self, OpFactory};
 
 impl<A: Element, D: Dimension> Array<A, D> {
     /// Applies `f` to every block. The result must keep the block's shape (checked when the
@@ -30,9 +35,47 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// assert_eq!(sorted.compute()?.to_vec(), vec![1.0, 3.0, 0.0, 2.0]);
     /// # Ok::<(), drask::Error>(())
     /// ```
+    ///
+    /// A closure cannot be sent to another process, so its tasks run on local executors only;
+    /// for a remote executor use [`map_blocks_registered`](Array::map_blocks_registered).
     pub fn map_blocks(&self, f: impl Fn(ArrayD<A>) -> ArrayD<A> + Send + Sync + 'static) -> Array<A, D> {
+        self.map_blocks_with(BlockMap::Closure(Arc::new(f)))
+    }
+
+    /// Applies a function registered with [`register_fn!`](crate::register_fn) to every block,
+    /// as [`map_blocks`](Array::map_blocks) does; the tasks have op specs, so a remote worker
+    /// running the same binary can rebuild them by the function's name. The function takes the
+    /// block by reference.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::{Array1, ArrayD}};
+    /// use drask::registry::GraphSpec;
+    ///
+    /// fn sort_block(b: &ArrayD<f64>) -> ArrayD<f64> {
+    ///     let mut v = b.iter().copied().collect::<Vec<_>>();
+    ///     v.sort_by(f64::total_cmp);
+    ///     ArrayD::from_shape_vec(b.raw_dim(), v).unwrap()
+    /// }
+    /// drask::register_fn!(sort_block);
+    ///
+    /// let x = Array::from_array(Array1::from(vec![3.0, 1.0, 2.0, 0.0]), &[2])?;
+    /// let sorted = x.map_blocks_registered(drask::registered!(sort_block));
+    /// assert!(GraphSpec::from_graph(&sorted.graph(true)?).is_ok()); // can be sent
+    /// assert_eq!(sorted.compute()?.to_vec(), vec![1.0, 3.0, 0.0, 2.0]);
+    /// # Ok::<(), drask::Error>(())
+    /// ```
+    pub fn map_blocks_registered<F>(&self, f: DelayedFn<F>) -> Array<A, D>
+    where
+        F: ArgFn<(ArrayD<A>,), Output = ArrayD<A>>,
+    {
+        self.map_blocks_with(BlockMap::Op(f.op()))
+    }
+
+    fn map_blocks_with(&self, f: BlockMap<A>) -> Array<A, D> {
         let layer = MapBlocks::<A> {
-            f: Arc::new(f),
+            f,
             chunks: (*self.chunks).clone(),
         };
         let node = Node::new(
@@ -210,8 +253,14 @@ fn block_op<A: Element>(
 
 type UserBlockFn<A> = Arc<dyn Fn(ArrayD<A>) -> ArrayD<A> + Send + Sync>;
 
+/// What `map_blocks` applies: a closure (local only) or the op of a registered function.
+enum BlockMap<A> {
+    Closure(UserBlockFn<A>),
+    Op(Arc<dyn Op>),
+}
+
 struct MapBlocks<A> {
-    f: UserBlockFn<A>,
+    f: BlockMap<A>,
     chunks: Chunks,
 }
 
@@ -229,8 +278,18 @@ impl<A: Element> Layer for MapBlocks<A> {
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
         let input = &node.inputs()[0];
         for index in self.chunks.block_indices() {
-            let f = self.f.clone();
             let expected = self.chunks.block_shape(&index);
+            let f = match &self.f {
+                BlockMap::Closure(f) => f.clone(),
+                BlockMap::Op(op) => {
+                    let op = Arc::new(CheckShape {
+                        inner: op.clone(),
+                        expected,
+                    });
+                    out.add(block_key(node, &index), op, &[block_key(input, &index)])?;
+                    continue;
+                }
+            };
             let op = block_op("map_blocks", move |b: ArrayD<A>| {
                 let result = f(b);
                 if result.shape() != expected.as_slice() {
@@ -245,6 +304,65 @@ impl<A: Element> Layer for MapBlocks<A> {
             out.add(block_key(node, &index), op, &[block_key(input, &index)])?;
         }
         Ok(())
+    }
+}
+
+/// Runs an op on one block and checks that the result has the block's shape: a registered
+/// function given to `map_blocks_registered`.
+#[derive(Debug)]
+struct CheckShape {
+    inner: Arc<dyn Op>,
+    expected: Vec<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckShapeSpec {
+    op: OpSpec,
+    expected: Vec<usize>,
+}
+
+impl Op for CheckShape {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        let result = self.inner.call(inputs)?;
+        macro_rules! check {
+            ($($t:ty),*) => {$(
+                if let Some(block) = result.downcast_ref::<ArrayD<$t>>() {
+                    if block.shape() != self.expected.as_slice() {
+                        return Err(format!(
+                            "map_blocks returned a block of shape {:?}, expected {:?}",
+                            block.shape(),
+                            self.expected
+                        )
+                        .into());
+                    }
+                    return Ok(result);
+                }
+            )*};
+        }
+        check!(f32, f64, i32, i64, bool);
+        Err(format!("map_blocks: `{}` did not return a block", self.inner.name()).into())
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let spec = CheckShapeSpec {
+            op: self.inner.spec()?,
+            expected: self.expected.clone(),
+        };
+        op_spec("array.map_blocks", &spec)
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.map_blocks",
+        build: |p| {
+            let spec: CheckShapeSpec = params(p)?;
+            Ok(Arc::new(CheckShape { inner: registry::build_op(&spec.op)?, expected: spec.expected }))
+        },
     }
 }
 
@@ -341,6 +459,14 @@ impl Op for PassThrough {
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
         inputs.into_iter().next().ok_or_else(|| "no input block".into())
     }
+
+    fn spec(&self) -> Option<OpSpec> {
+        Some(OpSpec::new("array.concatenate", serde_json::Value::Null))
+    }
+}
+
+inventory::submit! {
+    OpFactory { name: "array.concatenate", build: |_| Ok(Arc::new(PassThrough)) }
 }
 
 #[derive(Debug)]
@@ -358,6 +484,9 @@ impl Op for InsertAxis {
             ($($t:ty),*) => {$(
                 if value.is::<ArrayD<$t>>() {
                     let block = take_value::<ArrayD<$t>>(value)?;
+                    if self.0 > block.ndim() {
+                        return Err(format!("stack: axis {} is out of range for {} axes", self.0, block.ndim()).into());
+                    }
                     return Ok(Arc::new(block.insert_axis(Axis(self.0))));
                 }
             )*};
@@ -365,4 +494,12 @@ impl Op for InsertAxis {
         try_type!(f32, f64, i32, i64, bool);
         Err("stack: a block of an unsupported element type".into())
     }
+
+    fn spec(&self) -> Option<OpSpec> {
+        op_spec("array.stack", &self.0)
+    }
+}
+
+inventory::submit! {
+    OpFactory { name: "array.stack", build: |p| Ok(Arc::new(InsertAxis(params(p)?))) }
 }

@@ -6,11 +6,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn, Slice};
+use serde::{Deserialize, Serialize};
 
+use crate::array::remote::{Dtype, ScalarSpec, cast, f64_bits, op_spec, params, with_element};
 use crate::array::{Chunks, Element, Scalar};
 use crate::collection::Collection;
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, take_value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
+use crate::registry::{self, EncodedValue, OpFactory};
 
 /// A lazy, chunked n-dimensional array of `A`, with dimension type `D` at its edges (the blocks
 /// inside are dynamic-dimensional). Cheap to clone; nothing runs until
@@ -153,14 +156,8 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn full(shape: &[usize], block: &[usize], value: A) -> Result<Array<A, D>> {
-        let chunks = Chunks::uniform(shape, block)?;
-        let layer = Generate {
-            name: "full",
-            chunks: chunks.clone(),
-            make: Arc::new(move |_offset: &[usize], shape: &[usize]| ArrayD::from_elem(IxDyn(shape), value)),
-        };
-        let name = unique_token("full");
-        Array::<A, IxDyn>::from_node(Node::new(name.into(), vec![], Box::new(layer)), Arc::new(chunks)).with_dim()
+        let value = ScalarSpec::of(value).ok_or_else(|| Error::Internal("an element type without a tag".into()))?;
+        Array::generated(Generator::Full { value }, shape, block)
     }
 
     /// An array of zeros.
@@ -203,9 +200,7 @@ impl<A: Element> Array<A, ndarray::Ix1> {
             )));
         }
         let len = ((stop - start) / step).ceil().max(0.0) as usize;
-        Array::generated("arange", &[len], &[block], move |offset, shape| {
-            ArrayD::from_shape_fn(IxDyn(shape), |i| A::from_f64(start + (offset[0] + i[0]) as f64 * step))
-        })
+        Array::generated(Generator::Arange { start, step }, &[len], &[block])
     }
 
     /// `n` evenly spaced values from `start` to `stop` inclusive, NumPy's `linspace`.
@@ -213,34 +208,161 @@ impl<A: Element> Array<A, ndarray::Ix1> {
     /// # Errors
     /// [`Error::Metadata`] if `block` is 0 (with `n > 0`).
     pub fn linspace(start: f64, stop: f64, n: usize, block: usize) -> Result<Array<A, ndarray::Ix1>> {
-        let step = if n > 1 { (stop - start) / (n - 1) as f64 } else { 0.0 };
-        Array::generated("linspace", &[n], &[block], move |offset, shape| {
-            ArrayD::from_shape_fn(IxDyn(shape), |i| {
-                let k = offset[0] + i[0];
-                // The last value is exactly `stop`, as NumPy's.
-                A::from_f64(if k + 1 == n && n > 1 {
-                    stop
-                } else {
-                    start + k as f64 * step
+        Array::generated(Generator::Linspace { start, stop, n }, &[n], &[block])
+    }
+}
+
+/// How generated blocks are made: parameters a worker rebuilds the block function from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Generator {
+    Full {
+        value: ScalarSpec,
+    },
+    Arange {
+        #[serde(with = "f64_bits")]
+        start: f64,
+        #[serde(with = "f64_bits")]
+        step: f64,
+    },
+    Linspace {
+        #[serde(with = "f64_bits")]
+        start: f64,
+        #[serde(with = "f64_bits")]
+        stop: f64,
+        n: usize,
+    },
+    /// The random generators know the whole array's shape: element `i` in C order depends on
+    /// `(seed, i)` alone.
+    RandomUniform {
+        seed: u64,
+        shape: Vec<usize>,
+        low: ScalarSpec,
+        high: ScalarSpec,
+    },
+    RandomNormal {
+        seed: u64,
+        shape: Vec<usize>,
+        mean: ScalarSpec,
+        std: ScalarSpec,
+    },
+    RandomIntegers {
+        seed: u64,
+        shape: Vec<usize>,
+        low: i64,
+        high: i64,
+    },
+}
+
+impl Generator {
+    fn name(&self) -> &'static str {
+        match self {
+            Generator::Full { .. } => "full",
+            Generator::Arange { .. } => "arange",
+            Generator::Linspace { .. } => "linspace",
+            Generator::RandomUniform { .. } => "random_uniform",
+            Generator::RandomNormal { .. } => "random_normal",
+            Generator::RandomIntegers { .. } => "random_integers",
+        }
+    }
+
+    /// The block function, after checking the parameters; the one place both the builder and a
+    /// worker get it from.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] for parameters the generator refuses (as the builders report them),
+    /// or that do not fit `A`.
+    fn maker<A: Element>(&self) -> Result<MakeBlock<A>> {
+        use crate::array::random;
+        let bad = |e: BoxError| Error::Metadata(format!("{}: {e}", self.name()));
+        Ok(match self.clone() {
+            Generator::Full { value } => {
+                let value: A = value.get().map_err(bad)?;
+                Arc::new(move |_offset: &[usize], shape: &[usize]| ArrayD::from_elem(IxDyn(shape), value))
+            }
+            Generator::Arange { start, step } => Arc::new(move |offset: &[usize], shape: &[usize]| {
+                ArrayD::from_shape_fn(IxDyn(shape), |i| A::from_f64(start + (offset[0] + i[0]) as f64 * step))
+            }),
+            Generator::Linspace { start, stop, n } => {
+                let step = if n > 1 { (stop - start) / (n - 1) as f64 } else { 0.0 };
+                Arc::new(move |offset: &[usize], shape: &[usize]| {
+                    ArrayD::from_shape_fn(IxDyn(shape), |i| {
+                        let k = offset[0] + i[0];
+                        // The last value is exactly `stop`, as NumPy's.
+                        A::from_f64(if k + 1 == n && n > 1 {
+                            stop
+                        } else {
+                            start + k as f64 * step
+                        })
+                    })
                 })
-            })
+            }
+            Generator::RandomUniform { seed, shape, low, high } => {
+                let zeros = vec![0; shape.len()];
+                match Dtype::of::<A>() {
+                    Some(Dtype::F64) => {
+                        let (low, high): (f64, f64) = (low.get().map_err(bad)?, high.get().map_err(bad)?);
+                        random::uniform_block(seed, &shape, &zeros, &zeros, low, high)?;
+                        let f: MakeBlock<f64> = Arc::new(move |offset, block| {
+                            random::uniform_block(seed, &shape, offset, block, low, high).expect("arguments checked")
+                        });
+                        cast(f).map_err(bad)?
+                    }
+                    Some(Dtype::F32) => {
+                        let (low, high): (f32, f32) = (low.get().map_err(bad)?, high.get().map_err(bad)?);
+                        random::uniform_block_f32(seed, &shape, &zeros, &zeros, low, high)?;
+                        let f: MakeBlock<f32> = Arc::new(move |offset, block| {
+                            random::uniform_block_f32(seed, &shape, offset, block, low, high)
+                                .expect("arguments checked")
+                        });
+                        cast(f).map_err(bad)?
+                    }
+                    _ => return Err(bad("needs float elements".into())),
+                }
+            }
+            Generator::RandomNormal { seed, shape, mean, std } => {
+                let zeros = vec![0; shape.len()];
+                match Dtype::of::<A>() {
+                    Some(Dtype::F64) => {
+                        let (mean, std): (f64, f64) = (mean.get().map_err(bad)?, std.get().map_err(bad)?);
+                        random::normal_block(seed, &shape, &zeros, &zeros, mean, std)?;
+                        let f: MakeBlock<f64> = Arc::new(move |offset, block| {
+                            random::normal_block(seed, &shape, offset, block, mean, std).expect("arguments checked")
+                        });
+                        cast(f).map_err(bad)?
+                    }
+                    Some(Dtype::F32) => {
+                        let (mean, std): (f32, f32) = (mean.get().map_err(bad)?, std.get().map_err(bad)?);
+                        random::normal_block_f32(seed, &shape, &zeros, &zeros, mean, std)?;
+                        let f: MakeBlock<f32> = Arc::new(move |offset, block| {
+                            random::normal_block_f32(seed, &shape, offset, block, mean, std).expect("arguments checked")
+                        });
+                        cast(f).map_err(bad)?
+                    }
+                    _ => return Err(bad("needs float elements".into())),
+                }
+            }
+            Generator::RandomIntegers { seed, shape, low, high } => {
+                let zeros = vec![0; shape.len()];
+                random::randint_block(seed, &shape, &zeros, &zeros, low, high)?;
+                let f: MakeBlock<i64> = Arc::new(move |offset, block| {
+                    random::randint_block(seed, &shape, offset, block, low, high).expect("arguments checked")
+                });
+                cast(f).map_err(|_| bad("needs i64 elements".into()))?
+            }
         })
     }
 }
 
 impl<A: Element, D: Dimension> Array<A, D> {
-    /// An array whose blocks `make(offset, block_shape)` generates.
-    pub(crate) fn generated(
-        name: &'static str,
-        shape: &[usize],
-        block: &[usize],
-        make: impl Fn(&[usize], &[usize]) -> ArrayD<A> + Send + Sync + 'static,
-    ) -> Result<Array<A, D>> {
+    /// An array whose blocks `generator` makes.
+    fn generated(generator: Generator, shape: &[usize], block: &[usize]) -> Result<Array<A, D>> {
         let chunks = Chunks::uniform(shape, block)?;
-        let layer = Generate {
+        let name = generator.name();
+        let layer = Generate::<A> {
             name,
             chunks: chunks.clone(),
-            make: Arc::new(make),
+            make: generator.maker()?,
+            generator: Arc::new(generator),
         };
         Array::<A, IxDyn>::from_node(
             Node::new(unique_token(name).into(), vec![], Box::new(layer)),
@@ -318,6 +440,16 @@ struct SliceBlock<A> {
     shape: Vec<usize>,
 }
 
+impl<A: Element> SliceBlock<A> {
+    fn block(&self) -> ArrayD<A> {
+        let view = self.source.slice_each_axis(|ax| {
+            let start = self.offset[ax.axis.index()];
+            Slice::from(start..start + self.shape[ax.axis.index()])
+        });
+        view.to_owned()
+    }
+}
+
 impl<A> fmt::Debug for SliceBlock<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SliceBlock({:?} at {:?})", self.shape, self.offset)
@@ -330,11 +462,34 @@ impl<A: Element> Op for SliceBlock<A> {
     }
 
     fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
-        let view = self.source.slice_each_axis(|ax| {
-            let start = self.offset[ax.axis.index()];
-            Slice::from(start..start + self.shape[ax.axis.index()])
-        });
-        Ok(Arc::new(view.to_owned()))
+        Ok(Arc::new(self.block()))
+    }
+
+    /// The block's data travels in the spec, as Dask embeds `from_array` chunks in its graph.
+    fn spec(&self) -> Option<OpSpec> {
+        let encoded = registry::encode_value(&(Arc::new(self.block()) as Value)).ok()?;
+        op_spec("array.block", &encoded)
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.block",
+        build: |p| {
+            let encoded: EncodedValue = params(p)?;
+            let value = registry::decode_value(&encoded)?;
+            // Rebuilt as the same op over the decoded block, at offset 0.
+            macro_rules! rebuild {
+                ($($t:ty),*) => {$(
+                    if let Ok(block) = value.clone().downcast::<ArrayD<$t>>() {
+                        let op = SliceBlock { offset: vec![0; block.ndim()], shape: block.shape().to_vec(), source: block };
+                        return Ok(Arc::new(op) as Arc<dyn Op>);
+                    }
+                )*};
+            }
+            rebuild!(f32, f64, i32, i64);
+            Err(format!("array.block holds a {}, not a numeric block", encoded.type_name).into())
+        },
     }
 }
 
@@ -345,6 +500,7 @@ struct Generate<A> {
     name: &'static str,
     chunks: Chunks,
     make: MakeBlock<A>,
+    generator: Arc<Generator>,
 }
 
 impl<A> fmt::Debug for Generate<A> {
@@ -365,6 +521,7 @@ impl<A: Element> Layer for Generate<A> {
                 offset: self.chunks.block_offset(&index),
                 shape: self.chunks.block_shape(&index),
                 make: self.make.clone(),
+                generator: self.generator.clone(),
             };
             out.add(block_key(node, &index), Arc::new(op), &[])?;
         }
@@ -377,6 +534,37 @@ struct GenerateBlock<A> {
     offset: Vec<usize>,
     shape: Vec<usize>,
     make: MakeBlock<A>,
+    generator: Arc<Generator>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GenerateSpec {
+    dtype: Dtype,
+    generator: Generator,
+    offset: Vec<usize>,
+    shape: Vec<usize>,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.generate",
+        build: |p| {
+            let spec: GenerateSpec = params(p)?;
+            if spec.offset.len() != spec.shape.len() {
+                return Err("a generated block's offset and shape differ in rank".into());
+            }
+            with_element!(spec.dtype, A => {
+                let op = GenerateBlock::<A> {
+                    name: spec.generator.name(),
+                    make: spec.generator.maker()?,
+                    generator: Arc::new(spec.generator),
+                    offset: spec.offset,
+                    shape: spec.shape,
+                };
+                Ok(Arc::new(op) as Arc<dyn Op>)
+            })
+        },
+    }
 }
 
 impl<A> fmt::Debug for GenerateBlock<A> {
@@ -393,6 +581,16 @@ impl<A: Element> Op for GenerateBlock<A> {
     fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
         Ok(Arc::new((self.make)(&self.offset, &self.shape)))
     }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let spec = GenerateSpec {
+            dtype: Dtype::of::<A>()?,
+            generator: (*self.generator).clone(),
+            offset: self.offset.clone(),
+            shape: self.shape.clone(),
+        };
+        op_spec("array.generate", &spec)
+    }
 }
 
 /// The key of block `index` of `node`.
@@ -401,7 +599,7 @@ pub(crate) fn block_key(node: &Node, index: &[usize]) -> Key {
 }
 
 macro_rules! impl_random {
-    ($t:ty, $uniform:path, $normal:path) => {
+    ($t:ty) => {
         impl<D: Dimension> Array<$t, D> {
             /// Uniform random numbers in `[low, high)`, in blocks of `block`. Element `i` (in C
             /// order) depends only on `(seed, i)`, so the values do not depend on the chunking or
@@ -421,12 +619,13 @@ macro_rules! impl_random {
             /// # Ok::<(), drask::Error>(())
             /// ```
             pub fn random_uniform(seed: u64, shape: &[usize], block: &[usize], low: $t, high: $t) -> Result<Self> {
-                let zeros = vec![0; shape.len()];
-                $uniform(seed, shape, &zeros, &zeros, low, high)?;
-                let full = shape.to_vec();
-                Array::generated("random_uniform", shape, block, move |offset, block_shape| {
-                    $uniform(seed, &full, offset, block_shape, low, high).expect("arguments checked while building")
-                })
+                let generator = Generator::RandomUniform {
+                    seed,
+                    shape: shape.to_vec(),
+                    low: ScalarSpec::of(low).expect("floats have tags"),
+                    high: ScalarSpec::of(high).expect("floats have tags"),
+                };
+                Array::generated(generator, shape, block)
             }
 
             /// Normally distributed random numbers, chunking-independent like
@@ -435,27 +634,20 @@ macro_rules! impl_random {
             /// # Errors
             /// [`Error::Metadata`] if `std` is negative or not finite, or `block` does not fit.
             pub fn random_normal(seed: u64, shape: &[usize], block: &[usize], mean: $t, std: $t) -> Result<Self> {
-                let zeros = vec![0; shape.len()];
-                $normal(seed, shape, &zeros, &zeros, mean, std)?;
-                let full = shape.to_vec();
-                Array::generated("random_normal", shape, block, move |offset, block_shape| {
-                    $normal(seed, &full, offset, block_shape, mean, std).expect("arguments checked while building")
-                })
+                let generator = Generator::RandomNormal {
+                    seed,
+                    shape: shape.to_vec(),
+                    mean: ScalarSpec::of(mean).expect("floats have tags"),
+                    std: ScalarSpec::of(std).expect("floats have tags"),
+                };
+                Array::generated(generator, shape, block)
             }
         }
     };
 }
 
-impl_random!(
-    f64,
-    crate::array::random::uniform_block,
-    crate::array::random::normal_block
-);
-impl_random!(
-    f32,
-    crate::array::random::uniform_block_f32,
-    crate::array::random::normal_block_f32
-);
+impl_random!(f64);
+impl_random!(f32);
 
 impl<D: Dimension> Array<i64, D> {
     /// Uniform random integers in `[low, high)`, unbiased, chunking-independent.
@@ -463,12 +655,12 @@ impl<D: Dimension> Array<i64, D> {
     /// # Errors
     /// [`Error::Metadata`] if `low >= high` or `block` does not fit.
     pub fn random_integers(seed: u64, shape: &[usize], block: &[usize], low: i64, high: i64) -> Result<Self> {
-        let zeros = vec![0; shape.len()];
-        crate::array::random::randint_block(seed, shape, &zeros, &zeros, low, high)?;
-        let full = shape.to_vec();
-        Array::generated("random_integers", shape, block, move |offset, block_shape| {
-            crate::array::random::randint_block(seed, &full, offset, block_shape, low, high)
-                .expect("arguments checked while building")
-        })
+        let generator = Generator::RandomIntegers {
+            seed,
+            shape: shape.to_vec(),
+            low,
+            high,
+        };
+        Array::generated(generator, shape, block)
     }
 }

@@ -6,15 +6,19 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn, Zip};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
-use crate::array::elementwise::{Expr, Operand, broadcast_block, broadcast_shapes, output_chunks, unify};
+use crate::array::elementwise::{Expr, ExprSpec, Operand, broadcast_block, broadcast_shapes, output_chunks, unify};
+use crate::array::remote::{Dtype, DtypeOnly, dtype_spec, op_spec, params, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, TreeReduce, Value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, TreeReduce, Value, unique_token};
+use crate::registry::OpFactory;
 
 /// A comparison of two elements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Comparison {
     /// `<`
     Lt,
@@ -175,37 +179,22 @@ impl<D: Dimension> Array<bool, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn any(&self) -> Delayed<bool> {
-        self.fold_bool("any", false, |acc, b| acc || b)
+        self.fold_bool("any", false)
     }
 
     /// Whether every element is true (true for an empty array).
     pub fn all(&self) -> Delayed<bool> {
-        self.fold_bool("all", true, |acc, b| acc && b)
+        self.fold_bool("all", true)
     }
 
-    fn fold_bool(&self, name: &'static str, init: bool, f: fn(bool, bool) -> bool) -> Delayed<bool> {
+    fn fold_bool(&self, name: &'static str, all: bool) -> Delayed<bool> {
         let blocks = self.chunks.block_key_indices();
         let layer = TreeReduce {
             name,
             per_block: Vec::new(),
-            chunk: Arc::new(BoolFold {
-                name,
-                init,
-                f,
-                block: true,
-            }),
-            combine: Arc::new(BoolFold {
-                name: "combine",
-                init,
-                f,
-                block: false,
-            }),
-            finish: Arc::new(BoolFold {
-                name: "finish",
-                init,
-                f,
-                block: false,
-            }),
+            chunk: Arc::new(BoolFold::new(all, FoldStage::Chunk)),
+            combine: Arc::new(BoolFold::new(all, FoldStage::Combine)),
+            finish: Arc::new(BoolFold::new(all, FoldStage::Finish)),
             blocks,
             split_every: crate::graph::DEFAULT_SPLIT_EVERY,
         };
@@ -223,6 +212,50 @@ struct BoolFold {
     init: bool,
     f: fn(bool, bool) -> bool,
     block: bool,
+    spec: BoolFoldSpec,
+}
+
+/// Which stage of a tree reduction an op is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum FoldStage {
+    Chunk,
+    Combine,
+    Finish,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct BoolFoldSpec {
+    /// `all` (and, from true) or `any` (or, from false).
+    all: bool,
+    stage: FoldStage,
+}
+
+impl BoolFold {
+    fn new(all: bool, stage: FoldStage) -> BoolFold {
+        let name = match stage {
+            FoldStage::Chunk if all => "all",
+            FoldStage::Chunk => "any",
+            FoldStage::Combine => "combine",
+            FoldStage::Finish => "finish",
+        };
+        BoolFold {
+            name,
+            init: all,
+            f: if all { |a, b| a && b } else { |a, b| a || b },
+            block: stage == FoldStage::Chunk,
+            spec: BoolFoldSpec { all, stage },
+        }
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.bool_fold",
+        build: |p| {
+            let spec: BoolFoldSpec = params(p)?;
+            Ok(Arc::new(BoolFold::new(spec.all, spec.stage)))
+        },
+    }
 }
 
 impl fmt::Debug for BoolFold {
@@ -247,6 +280,10 @@ impl Op for BoolFold {
             }
         }
         Ok(Arc::new(acc))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        op_spec("array.bool_fold", &self.spec)
     }
 }
 
@@ -313,6 +350,9 @@ impl<A: Element> Op for CompareOp<A> {
                     .ok_or("a comparison input is not a block of this type")
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if blocks.len() < self.left.arity().max(self.right.arity()) {
+            return Err("a comparison got fewer inputs than its expressions read".into());
+        }
         let (a, b) = (self.left.eval_block(&blocks), self.right.eval_block(&blocks));
         let shape = broadcast_shapes(a.shape(), b.shape()).ok_or("comparison operands do not broadcast")?;
         let (a, b) = (
@@ -320,6 +360,41 @@ impl<A: Element> Op for CompareOp<A> {
             b.broadcast(IxDyn(&shape)).ok_or("broadcast")?,
         );
         Ok(Arc::new(Zip::from(&a).and(&b).map_collect(|x, y| self.op.test(x, y))))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let spec = CompareSpec {
+            dtype: Dtype::of::<A>()?,
+            op: self.op,
+            left: self.left.spec()?,
+            right: self.right.spec()?,
+        };
+        op_spec("array.compare", &spec)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CompareSpec {
+    dtype: Dtype,
+    op: Comparison,
+    left: ExprSpec,
+    right: ExprSpec,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.compare",
+        build: |p| {
+            let spec: CompareSpec = params(p)?;
+            with_element!(spec.dtype, A => {
+                let op = CompareOp::<A> {
+                    op: spec.op,
+                    left: Arc::new(spec.left.build()?),
+                    right: Arc::new(spec.right.build()?),
+                };
+                Ok(Arc::new(op) as Arc<dyn Op>)
+            })
+        },
     }
 }
 
@@ -360,6 +435,9 @@ impl<A: Element> Op for SelectOp<A> {
     }
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        if inputs.len() != 3 {
+            return Err(format!("where takes 3 inputs, got {}", inputs.len()).into());
+        }
         let cond = inputs[0]
             .downcast_ref::<ArrayD<bool>>()
             .ok_or("the condition is not a bool block")?;
@@ -378,5 +456,19 @@ impl<A: Element> Op for SelectOp<A> {
                 .and(b)
                 .map_collect(|&c, &x, &y| if c { x } else { y }),
         ))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        dtype_spec::<A>("array.where")
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.where",
+        build: |p| {
+            let spec: DtypeOnly = params(p)?;
+            with_element!(spec.dtype, A => Ok(Arc::new(SelectOp::<A>(std::marker::PhantomData)) as Arc<dyn Op>))
+        },
     }
 }

@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn, s};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, params};
 use crate::array::{Array, Chunks, CorrElem, Element, correlate_ranges};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
+use crate::registry::OpFactory;
 
 impl<A: Element + CorrElem> Array<A, Ix2> {
     /// The Pearson correlation of column `target` with every column, over each half-open row
@@ -159,7 +163,7 @@ fn locate(lengths: &[usize], col: usize) -> (usize, usize) {
     unreachable!("the target was checked against the shape")
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct CorrelateStrip<A> {
     /// Row blocks of the strip (the same number of target blocks follow them in the inputs).
     blocks: usize,
@@ -167,6 +171,7 @@ struct CorrelateStrip<A> {
     ranges: Vec<Range<usize>>,
     rows: usize,
     width: usize,
+    #[serde(skip)]
     _t: std::marker::PhantomData<fn() -> A>,
 }
 
@@ -176,13 +181,37 @@ impl<A: Element + CorrElem> Op for CorrelateStrip<A> {
     }
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        if inputs.len() != 2 * self.blocks {
+            return Err(format!(
+                "a correlation strip reads {} blocks, got {}",
+                2 * self.blocks,
+                inputs.len()
+            )
+            .into());
+        }
         // The strip's needed rows, with the target column appended as the last column.
         let mut strip = Array2::<A>::zeros((self.rows, self.width + 1));
         let mut row = 0;
         for b in 0..self.blocks {
             let data = block::<A>(&inputs[b])?.view().into_dimensionality::<Ix2>()?;
-            let target = block::<A>(&inputs[self.blocks + b])?;
+            let target = block::<A>(&inputs[self.blocks + b])?
+                .view()
+                .into_dimensionality::<Ix2>()?;
             let n = data.nrows();
+            if row + n > self.rows
+                || data.ncols() != self.width
+                || target.nrows() != n
+                || self.target_col >= target.ncols()
+            {
+                return Err(format!(
+                    "correlation blocks of shapes {:?} and {:?} do not fit a strip of {} rows by {} columns",
+                    data.shape(),
+                    target.shape(),
+                    self.rows,
+                    self.width
+                )
+                .into());
+            }
             strip.slice_mut(s![row..row + n, ..self.width]).assign(&data);
             strip
                 .slice_mut(s![row..row + n, self.width])
@@ -197,5 +226,25 @@ impl<A: Element + CorrElem> Op for CorrelateStrip<A> {
                 .to_owned()
                 .into_dimensionality::<IxDyn>()?,
         ))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let mut params = serde_json::to_value(self).ok()?;
+        params["dtype"] = serde_json::to_value(Dtype::of::<A>()?).ok()?;
+        Some(OpSpec::new("array.correlate", params))
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.correlate",
+        build: |p| {
+            let dtype: Dtype = params(&p["dtype"])?;
+            match dtype {
+                Dtype::F32 => Ok(Arc::new(params::<CorrelateStrip<f32>>(p)?) as Arc<dyn Op>),
+                Dtype::F64 => Ok(Arc::new(params::<CorrelateStrip<f64>>(p)?) as Arc<dyn Op>),
+                other => Err(format!("correlation needs float elements, not {other:?}").into()),
+            }
+        },
     }
 }

@@ -9,13 +9,17 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, ScalarSpec, cast, op_spec, params, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
+use crate::registry::OpFactory;
 
 /// A binary elementwise operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum BinOp {
     Add,
     Sub,
@@ -45,14 +49,122 @@ impl BinOp {
 
 type UnaryFn<A> = Arc<dyn Fn(A) -> A + Send + Sync>;
 
+/// A function applied to every element: its name, the function, and for the built-in ones the
+/// kind a spec rebuilds it from (`None` for a user closure given to [`Array::map`]).
+#[derive(Clone)]
+pub(crate) struct Unary<A> {
+    name: &'static str,
+    f: UnaryFn<A>,
+    kind: Option<UnaryKind>,
+}
+
+/// The built-in elementwise functions, as specs name them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) enum UnaryKind {
+    Abs,
+    Powi(u32),
+    Sqrt,
+    Exp,
+    Ln,
+    Powf(ScalarSpec),
+}
+
+impl UnaryKind {
+    /// The function; the one place both the builder and a worker get it from.
+    ///
+    /// # Errors
+    /// For a float function on integer elements, or a parameter of another type (a corrupt
+    /// spec).
+    fn build<A: Element>(self) -> Result<Unary<A>, BoxError> {
+        let (name, f): (&'static str, UnaryFn<A>) = match self {
+            UnaryKind::Abs => ("abs", Arc::new(A::abs)),
+            UnaryKind::Powi(n) => ("pow", Arc::new(move |v| (0..n).fold(A::one(), |acc, _| acc * v))),
+            UnaryKind::Sqrt => ("sqrt", float_fn::<A>(f32::sqrt, f64::sqrt)?),
+            UnaryKind::Exp => ("exp", float_fn::<A>(f32::exp, f64::exp)?),
+            UnaryKind::Ln => ("log", float_fn::<A>(f32::ln, f64::ln)?),
+            UnaryKind::Powf(n) => match Dtype::of::<A>() {
+                Some(Dtype::F32) => {
+                    let n: f32 = n.get()?;
+                    ("pow", cast::<UnaryFn<f32>, _>(Arc::new(move |v: f32| v.powf(n)))?)
+                }
+                Some(Dtype::F64) => {
+                    let n: f64 = n.get()?;
+                    ("pow", cast::<UnaryFn<f64>, _>(Arc::new(move |v: f64| v.powf(n)))?)
+                }
+                _ => return Err("powf needs float elements".into()),
+            },
+        };
+        Ok(Unary {
+            name,
+            f,
+            kind: Some(self),
+        })
+    }
+}
+
+/// The `f32` or `f64` function, as a function of `A` (which must be one of them).
+fn float_fn<A: Element>(f32_fn: fn(f32) -> f32, f64_fn: fn(f64) -> f64) -> Result<UnaryFn<A>, BoxError> {
+    match Dtype::of::<A>() {
+        Some(Dtype::F32) => cast::<UnaryFn<f32>, _>(Arc::new(f32_fn)),
+        Some(Dtype::F64) => cast::<UnaryFn<f64>, _>(Arc::new(f64_fn)),
+        _ => Err("this function needs float elements".into()),
+    }
+}
+
 /// An elementwise expression over the layer's inputs.
 #[derive(Clone)]
 pub(crate) enum Expr<A> {
     /// The layer's `i`-th input block.
     Input(usize),
     Scalar(A),
-    Unary(&'static str, UnaryFn<A>, Box<Expr<A>>),
+    Unary(Unary<A>, Box<Expr<A>>),
     Binary(BinOp, Box<Expr<A>>, Box<Expr<A>>),
+}
+
+/// An [`Expr`] in wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum ExprSpec {
+    Input(usize),
+    Scalar(ScalarSpec),
+    Unary(UnaryKind, Box<ExprSpec>),
+    Binary(BinOp, Box<ExprSpec>, Box<ExprSpec>),
+}
+
+impl<A: Element> Expr<A> {
+    /// The wire form; `None` if the expression applies a user closure.
+    pub(crate) fn spec(&self) -> Option<ExprSpec> {
+        Some(match self {
+            Expr::Input(i) => ExprSpec::Input(*i),
+            Expr::Scalar(s) => ExprSpec::Scalar(ScalarSpec::of(*s)?),
+            Expr::Unary(u, x) => ExprSpec::Unary(u.kind?, Box::new(x.spec()?)),
+            Expr::Binary(op, a, b) => ExprSpec::Binary(*op, Box::new(a.spec()?), Box::new(b.spec()?)),
+        })
+    }
+
+    /// One more than the highest input the expression reads (0 for a constant).
+    pub(crate) fn arity(&self) -> usize {
+        match self {
+            Expr::Input(i) => i + 1,
+            Expr::Scalar(_) => 0,
+            Expr::Unary(_, x) => x.arity(),
+            Expr::Binary(_, a, b) => a.arity().max(b.arity()),
+        }
+    }
+}
+
+impl ExprSpec {
+    /// The expression this spec describes.
+    ///
+    /// # Errors
+    /// If a scalar or function does not fit the element type.
+    pub(crate) fn build<A: Element>(&self) -> Result<Expr<A>, BoxError> {
+        Ok(match self {
+            ExprSpec::Input(i) => Expr::Input(*i),
+            ExprSpec::Scalar(s) => Expr::Scalar(s.get()?),
+            ExprSpec::Unary(kind, x) => Expr::Unary(kind.build()?, Box::new(x.build()?)),
+            ExprSpec::Binary(op, a, b) => Expr::Binary(*op, Box::new(a.build()?), Box::new(b.build()?)),
+        })
+    }
 }
 
 impl<A: Element> Expr<A> {
@@ -60,9 +172,9 @@ impl<A: Element> Expr<A> {
     fn op_names(&self, out: &mut Vec<&'static str>) {
         match self {
             Expr::Input(_) | Expr::Scalar(_) => {}
-            Expr::Unary(name, _, x) => {
+            Expr::Unary(u, x) => {
                 x.op_names(out);
-                out.push(name);
+                out.push(u.name);
             }
             Expr::Binary(op, a, b) => {
                 a.op_names(out);
@@ -76,7 +188,7 @@ impl<A: Element> Expr<A> {
         match self {
             Expr::Input(i) => Expr::Input(to[i]),
             Expr::Scalar(s) => Expr::Scalar(s),
-            Expr::Unary(n, f, x) => Expr::Unary(n, f, Box::new(x.remap(to))),
+            Expr::Unary(u, x) => Expr::Unary(u, Box::new(x.remap(to))),
             Expr::Binary(op, a, b) => Expr::Binary(op, Box::new(a.remap(to)), Box::new(b.remap(to))),
         }
     }
@@ -96,7 +208,7 @@ impl<A: Element> Expr<A> {
         match self {
             Expr::Input(i) => Evaluated::Block(inputs[*i].clone()),
             Expr::Scalar(s) => Evaluated::Scalar(*s),
-            Expr::Unary(_, f, x) => match x.eval(inputs) {
+            Expr::Unary(Unary { f, .. }, x) => match x.eval(inputs) {
                 Evaluated::Scalar(s) => Evaluated::Scalar(f(s)),
                 Evaluated::Block(mut b) => {
                     b.mapv_inplace(|v| f(v));
@@ -133,7 +245,7 @@ impl<A: Element> Expr<A> {
         match self {
             Expr::Input(i) => out.copy_from_slice(inputs[*i]),
             Expr::Scalar(s) => out.fill(*s),
-            Expr::Unary(_, f, x) => {
+            Expr::Unary(Unary { f, .. }, x) => {
                 x.eval_tile(inputs, out, scratch);
                 out.iter_mut().for_each(|v| *v = f(*v));
             }
@@ -302,6 +414,15 @@ impl<A: Element> Op for ElementwiseOp<A> {
                     .ok_or("an elementwise input is not a block of this type")
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if blocks.len() < self.expr.arity() {
+            return Err(format!(
+                "`{}` reads {} inputs, got {}",
+                self.name,
+                self.expr.arity(),
+                blocks.len()
+            )
+            .into());
+        }
         // One pass over memory when no input broadcasts; otherwise whole-block evaluation.
         let mut flat = Vec::with_capacity(blocks.first().map_or(0, |b| b.len()));
         if self
@@ -315,6 +436,35 @@ impl<A: Element> Op for ElementwiseOp<A> {
             Evaluated::Block(b) => Ok(Arc::new(b)),
             Evaluated::Scalar(_) => Err("an elementwise expression with no array input".into()),
         }
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let spec = ElementwiseSpec {
+            dtype: Dtype::of::<A>()?,
+            name: self.name.clone(),
+            expr: self.expr.spec()?,
+        };
+        op_spec("array.elementwise", &spec)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ElementwiseSpec {
+    dtype: Dtype,
+    name: String,
+    expr: ExprSpec,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.elementwise",
+        build: |p| {
+            let spec: ElementwiseSpec = params(p)?;
+            with_element!(spec.dtype, A => {
+                let op = ElementwiseOp::<A> { expr: Arc::new(spec.expr.build()?), name: spec.name };
+                Ok(Arc::new(op) as Arc<dyn Op>)
+            })
+        },
     }
 }
 
@@ -545,14 +695,30 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// assert_eq!(x.map("sqrt", f64::sqrt).compute()?, array![1.0, 2.0, 3.0]);
     /// # Ok::<(), drask::Error>(())
     /// ```
+    ///
+    /// A closure cannot be sent to another process: an array mapped with one runs on local
+    /// executors only (its graph has no [`GraphSpec`](crate::registry::GraphSpec)).
     pub fn map(&self, name: &'static str, f: impl Fn(A) -> A + Send + Sync + 'static) -> Array<A, D> {
+        self.unary(Unary {
+            name,
+            f: Arc::new(f),
+            kind: None,
+        })
+    }
+
+    fn unary(&self, unary: Unary<A>) -> Array<A, D> {
         let a = Operand::of(self);
-        build(Expr::Unary(name, Arc::new(f), Box::new(a.expr)), a.inputs).expect("a map keeps the shape and chunks")
+        build(Expr::Unary(unary, Box::new(a.expr)), a.inputs).expect("a map keeps the shape and chunks")
+    }
+
+    /// A built-in function, which has a spec.
+    fn built_in(&self, kind: UnaryKind) -> Array<A, D> {
+        self.unary(kind.build().expect("the element type fits the built-in function"))
     }
 
     /// The absolute value of every element.
     pub fn abs(&self) -> Array<A, D> {
-        self.map("abs", A::abs)
+        self.built_in(UnaryKind::Abs)
     }
 
     /// Every element to the power `n` (integer exponent, exact for integers while it does not
@@ -567,7 +733,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn powi(&self, n: u32) -> Array<A, D> {
-        self.map("pow", move |v| (0..n).fold(A::one(), |acc, _| acc * v))
+        self.built_in(UnaryKind::Powi(n))
     }
 }
 
@@ -583,22 +749,23 @@ impl<A: crate::array::FloatElement, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn sqrt(&self) -> Array<A, D> {
-        self.map("sqrt", A::sqrt)
+        self.built_in(UnaryKind::Sqrt)
     }
 
     /// `e` to the power of every element.
     pub fn exp(&self) -> Array<A, D> {
-        self.map("exp", A::exp)
+        self.built_in(UnaryKind::Exp)
     }
 
     /// The natural logarithm of every element.
     pub fn ln(&self) -> Array<A, D> {
-        self.map("log", A::ln)
+        self.built_in(UnaryKind::Ln)
     }
 
     /// Every element to the power `n`.
     pub fn powf(&self, n: A) -> Array<A, D> {
-        self.map("pow", move |v| v.powf(n))
+        let n = ScalarSpec::of(n).expect("floats are element types");
+        self.built_in(UnaryKind::Powf(n))
     }
 }
 

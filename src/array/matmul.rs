@@ -5,11 +5,15 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Ix2};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, DtypeOnly, dtype_spec, op_spec, params, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::error::{BoxError, Error, Result};
 use crate::graph::DEFAULT_SPLIT_EVERY;
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, combine_levels, take_value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, combine_levels, take_value, unique_token};
+use crate::registry::OpFactory;
 
 impl<A: Element> Array<A, Ix2> {
     /// The matrix product `self · other` (NumPy's `self @ other`). The left side's column chunks
@@ -122,8 +126,28 @@ impl<A: Element> Op for BlockProduct<A> {
     }
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
-        let (a, b) = (matrix::<A>(&inputs[0])?, matrix::<A>(&inputs[1])?);
+        let [a, b] = inputs.as_slice() else {
+            return Err(format!("a block product takes 2 inputs, got {}", inputs.len()).into());
+        };
+        let (a, b) = (matrix::<A>(a)?, matrix::<A>(b)?);
+        if a.ncols() != b.nrows() {
+            return Err(format!("blocks of shapes {:?} and {:?} do not multiply", a.shape(), b.shape()).into());
+        }
         Ok(Arc::new(a.dot(&b).into_dyn()))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        dtype_spec::<A>("array.matmul")
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.matmul",
+        build: |p| {
+            let spec: DtypeOnly = params(p)?;
+            with_element!(spec.dtype, A => Ok(Arc::new(BlockProduct::<A>(std::marker::PhantomData)) as Arc<dyn Op>))
+        },
     }
 }
 
@@ -139,9 +163,27 @@ impl<A: Element> Op for BlockSum<A> {
         let mut parts = inputs.into_iter().map(take_value::<ArrayD<A>>);
         let mut total = parts.next().ok_or("nothing to sum")??;
         for p in parts {
-            total.zip_mut_with(&p?, |t, &x| *t = *t + x);
+            let p = p?;
+            if p.shape() != total.shape() {
+                return Err(format!("cannot add blocks of shapes {:?} and {:?}", total.shape(), p.shape()).into());
+            }
+            total.zip_mut_with(&p, |t, &x| *t = *t + x);
         }
         Ok(Arc::new(total))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        dtype_spec::<A>("array.block_sum")
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.block_sum",
+        build: |p| {
+            let spec: DtypeOnly = params(p)?;
+            with_element!(spec.dtype, A => Ok(Arc::new(BlockSum::<A>(std::marker::PhantomData)) as Arc<dyn Op>))
+        },
     }
 }
 
@@ -155,5 +197,31 @@ impl<A: Element> Op for Zeros<A> {
 
     fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
         Ok(Arc::new(ArrayD::<A>::zeros(ndarray::IxDyn(&self.0))))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        op_spec(
+            "array.zeros_block",
+            &ShapeSpec {
+                dtype: Dtype::of::<A>()?,
+                shape: self.0.clone(),
+            },
+        )
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ShapeSpec {
+    dtype: Dtype,
+    shape: Vec<usize>,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.zeros_block",
+        build: |p| {
+            let spec: ShapeSpec = params(p)?;
+            with_element!(spec.dtype, A => Ok(Arc::new(Zeros::<A>(spec.shape, std::marker::PhantomData)) as Arc<dyn Op>))
+        },
     }
 }

@@ -25,6 +25,7 @@
 
 mod blocks;
 mod chunks;
+mod codec;
 mod collection;
 mod compare;
 mod corr;
@@ -37,6 +38,7 @@ mod npy_arrays;
 pub mod random;
 mod rechunk;
 mod reduce;
+mod remote;
 mod slice;
 mod statistics;
 pub mod stats;

@@ -751,6 +751,98 @@ pub fn read_npy<A: NpyElem>(path: impl AsRef<Path>) -> Result<ArrayD<A>> {
         .map_err(|err| Error::Internal(format!("{src}: npy element count does not match the shape: {err}")))
 }
 
+/// Reads one block of a `.npy` file: `shape` elements along each axis from `offset` on. Only
+/// the block's bytes are read, one positioned read per run of it that is contiguous in the file
+/// (a run spans the last axis, and more axes when the block covers them whole); the file is not
+/// mapped. What a worker rebuilding an array over a file runs for each of its blocks.
+///
+/// # Errors
+/// As [`read_npy`], and [`Error::Metadata`] if the block does not lie within the array.
+///
+/// # Examples
+/// ```
+/// use drask::array::ndarray::{Array2, s};
+/// use drask::array::npy::{read_npy_block, write_npy};
+///
+/// let path = std::env::temp_dir().join(format!("drask-doc-npy-block-{}.npy", std::process::id()));
+/// let a = Array2::from_shape_fn((5, 4), |(i, j)| (10 * i + j) as i64);
+/// write_npy(&path, a.view())?;
+/// let block = read_npy_block::<i64>(&path, &[1, 2], &[3, 2])?;
+/// assert_eq!(block, a.slice(s![1..4, 2..4]).into_dyn());
+/// assert!(read_npy_block::<i64>(&path, &[4, 0], &[2, 4]).is_err()); // past the last row
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_npy_block<A: NpyElem>(path: impl AsRef<Path>, offset: &[usize], shape: &[usize]) -> Result<ArrayD<A>> {
+    use std::io::{Seek, SeekFrom};
+
+    let src = display(path.as_ref());
+    let file = File::open(path.as_ref()).map_err(|err| io_error(&src, err))?;
+    let file_len = file.metadata().map_err(|err| io_error(&src, err))?.len();
+    let mut reader = BufReader::new(&file);
+    let header = parse_header(&mut reader, &src)?;
+    drop(reader);
+    header.check_data(&src, file_len)?;
+    header.check_dtype::<A>(&src)?;
+    let full = &header.shape;
+    let fits = offset.len() == full.len()
+        && shape.len() == full.len()
+        && (0..full.len()).all(|k| offset[k].checked_add(shape[k]).is_some_and(|end| end <= full[k]));
+    if !fits {
+        return Err(metadata(
+            &src,
+            format!("a block of shape {shape:?} at {offset:?} does not lie within the array's shape {full:?}"),
+        ));
+    }
+    let n: usize = shape.iter().product();
+    if n == 0 {
+        return Ok(ArrayD::from_shape_vec(IxDyn(shape), Vec::new()).expect("an empty block"));
+    }
+    let size = header.dtype.itemsize();
+    // The run axis: axes after it are whole, so a run covers it and them.
+    let mut run_axis = full.len().saturating_sub(1);
+    while run_axis > 0 && shape[run_axis] == full[run_axis] {
+        run_axis -= 1;
+    }
+    let strides: Vec<usize> = (0..full.len()).map(|k| full[k + 1..].iter().product()).collect();
+    let run = if full.is_empty() {
+        1
+    } else {
+        shape[run_axis] * strides[run_axis]
+    };
+    let outer: Vec<usize> = shape[..run_axis.min(shape.len())].to_vec();
+    let mut elements = Vec::with_capacity(n);
+    let mut buf = vec![0u8; run * size];
+    let mut at = vec![0usize; outer.len()];
+    let mut file = &file;
+    loop {
+        let start: usize = (0..full.len())
+            .map(|k| (offset[k] + at.get(k).copied().unwrap_or(0)) * strides[k])
+            .sum();
+        file.seek(SeekFrom::Start((header.data_offset + start * size) as u64))
+            .map_err(|err| io_error(&src, err))?;
+        read_full(&mut file, &mut buf, &src, "the data")?;
+        for bytes in buf.chunks_exact(size) {
+            let x = A::decode(bytes).ok_or_else(|| invalid_bool(&src, bytes[0], elements.len()))?;
+            elements.push(x);
+        }
+        // The next run, in C order over the outer axes.
+        let mut k = outer.len();
+        loop {
+            if k == 0 {
+                return ArrayD::from_shape_vec(IxDyn(shape), elements)
+                    .map_err(|err| Error::Internal(format!("{src}: a block's element count: {err}")));
+            }
+            k -= 1;
+            at[k] += 1;
+            if at[k] < outer[k] {
+                break;
+            }
+            at[k] = 0;
+        }
+    }
+}
+
 fn invalid_bool(src: &str, byte: u8, index: usize) -> Error {
     metadata(
         src,
@@ -991,6 +1083,7 @@ pub struct NpyMap {
     map: memmap2::Mmap,
     header: NpyHeader,
     src: String,
+    path: std::path::PathBuf,
 }
 
 #[cfg(feature = "mmap")]
@@ -1033,7 +1126,12 @@ impl NpyMap {
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|err| io_error(&src, err))?;
         let header = parse_header(&map[..], &src)?;
         header.check_data(&src, map.len() as u64)?;
-        Ok(NpyMap { map, header, src })
+        Ok(NpyMap {
+            map,
+            header,
+            src,
+            path: path.as_ref().to_path_buf(),
+        })
     }
 
     /// The file's header.
@@ -1054,6 +1152,11 @@ impl NpyMap {
     /// ```
     pub fn header(&self) -> &NpyHeader {
         &self.header
+    }
+
+    /// The path the file was opened at.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The raw little-endian data bytes, after the header.

@@ -1,25 +1,44 @@
 //! Arrays from and to `.npy` files: blocks read out of a memory map, and a writer that streams
 //! blocks to disk a row of blocks at a time.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
+use serde::{Deserialize, Serialize};
 
-use crate::array::npy::{NpyElem, NpyWriter, read_npy};
-use crate::array::{Array, Element};
+use crate::array::collection::block_key;
+use crate::array::npy::{NpyElem, NpyWriter, read_npy, read_npy_block};
+use crate::array::remote::{Dtype, op_spec, params, with_element};
+use crate::array::{Array, Chunks, Element};
 use crate::collection::{Collection, ComputeOptions};
-use crate::error::{Error, Result};
-use crate::graph::take_value;
+use crate::error::{BoxError, Error, Result};
+use crate::graph::{Layer, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
+use crate::registry::OpFactory;
 
 impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
     /// An array over a `.npy` file read into memory now, in blocks of `block`.
+    ///
+    /// On a remote executor, each worker reads its blocks from the file at the same path
+    /// instead (so the path must reach the same file there); a block fails if the file's size
+    /// or modification time changed since it was read here.
     ///
     /// # Errors
     /// Those of [`read_npy`] (naming the file), or [`Error::Metadata`] if the rank does not match
     /// `D` or `block` does not fit.
     pub fn from_npy(path: impl AsRef<Path>, block: &[usize]) -> Result<Array<A, D>> {
+        let file = NpyFile::stamp(path.as_ref())?;
         let data = read_npy::<A>(path)?;
-        Array::<A, IxDyn>::from_array(data, block)?.with_dim()
+        let chunks = Chunks::uniform(data.shape(), block)?;
+        let layer = ReadBlocks {
+            data: Some(Arc::new(data)),
+            file: Arc::new(file),
+            chunks: chunks.clone(),
+        };
+        let node = Node::new(unique_token("from_npy").into(), vec![], Box::new(layer));
+        Array::<A, IxDyn>::from_node(node, Arc::new(chunks)).with_dim()
     }
 
     /// Writes the array to a `.npy` file, computing one row of blocks (all blocks that share a
@@ -75,6 +94,154 @@ impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
     }
 }
 
+/// A `.npy` file as a block's spec names it: its path, and its size and modification time when
+/// the graph was built, so a worker refuses a file that changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct NpyFile {
+    path: PathBuf,
+    len: u64,
+    /// Nanoseconds since the Unix epoch, where the file system keeps it.
+    modified: Option<u64>,
+}
+
+impl NpyFile {
+    /// The file at `path` as it is now.
+    pub(crate) fn stamp(path: &Path) -> Result<NpyFile> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            Error::Io(Arc::new(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            )))
+        })?;
+        Ok(NpyFile {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            modified: modified(&meta),
+        })
+    }
+
+    /// Reads one block, after checking the file is the one the graph was built over.
+    fn read<A: NpyElem>(&self, offset: &[usize], shape: &[usize]) -> Result<ArrayD<A>, BoxError> {
+        let now = NpyFile::stamp(&self.path)?;
+        if now.len != self.len || now.modified != self.modified {
+            return Err(format!(
+                "{} changed since the array was built over it (size {} then, {} now)",
+                self.path.display(),
+                self.len,
+                now.len
+            )
+            .into());
+        }
+        Ok(read_npy_block::<A>(&self.path, offset, shape)?)
+    }
+}
+
+fn modified(meta: &std::fs::Metadata) -> Option<u64> {
+    let since = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    u64::try_from(since.as_nanos()).ok()
+}
+
+/// The blocks of a `.npy` file: sliced out of the data read while building, or, on a worker that
+/// rebuilt them from their spec (`data` is `None`), read from the file.
+struct ReadBlocks<A> {
+    data: Option<Arc<ArrayD<A>>>,
+    file: Arc<NpyFile>,
+    chunks: Chunks,
+}
+
+impl<A> fmt::Debug for ReadBlocks<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReadBlocks({}, {:?})", self.file.path.display(), self.chunks)
+    }
+}
+
+impl<A: Element + NpyElem> Layer for ReadBlocks<A> {
+    fn op_name(&self) -> &str {
+        "from_npy"
+    }
+
+    fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+        for index in self.chunks.block_indices() {
+            let op = ReadBlock::<A> {
+                data: self.data.clone(),
+                file: self.file.clone(),
+                offset: self.chunks.block_offset(&index),
+                shape: self.chunks.block_shape(&index),
+            };
+            out.add(block_key(node, &index), Arc::new(op), &[])?;
+        }
+        Ok(())
+    }
+}
+
+struct ReadBlock<A> {
+    data: Option<Arc<ArrayD<A>>>,
+    file: Arc<NpyFile>,
+    offset: Vec<usize>,
+    shape: Vec<usize>,
+}
+
+impl<A> fmt::Debug for ReadBlock<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReadBlock({:?} at {:?})", self.shape, self.offset)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct NpyBlockSpec {
+    dtype: Dtype,
+    file: NpyFile,
+    offset: Vec<usize>,
+    shape: Vec<usize>,
+}
+
+/// The spec of a block read from `file`.
+fn npy_block_spec<A: 'static>(file: &NpyFile, offset: &[usize], shape: &[usize]) -> Option<OpSpec> {
+    let spec = NpyBlockSpec {
+        dtype: Dtype::of::<A>()?,
+        file: file.clone(),
+        offset: offset.to_vec(),
+        shape: shape.to_vec(),
+    };
+    op_spec("array.npy_block", &spec)
+}
+
+impl<A: Element + NpyElem> Op for ReadBlock<A> {
+    fn name(&self) -> &str {
+        "from_npy"
+    }
+
+    fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
+        match &self.data {
+            Some(data) => {
+                let view = data.slice_each_axis(|ax| {
+                    let start = self.offset[ax.axis.index()];
+                    Slice::from(start..start + self.shape[ax.axis.index()])
+                });
+                Ok(Arc::new(view.to_owned()))
+            }
+            None => Ok(Arc::new(self.file.read::<A>(&self.offset, &self.shape)?)),
+        }
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        npy_block_spec::<A>(&self.file, &self.offset, &self.shape)
+    }
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.npy_block",
+        build: |p| {
+            let spec: NpyBlockSpec = params(p)?;
+            with_element!(spec.dtype, A => {
+                let op = ReadBlock::<A> { data: None, file: Arc::new(spec.file), offset: spec.offset, shape: spec.shape };
+                Ok(Arc::new(op) as Arc<dyn Op>)
+            })
+        },
+    }
+}
+
 /// Arrays over memory-mapped files (feature `mmap`).
 #[cfg(feature = "mmap")]
 mod mapped {
@@ -83,11 +250,12 @@ mod mapped {
 
     use ndarray::{Dimension, IxDyn, Slice};
 
+    use super::{NpyFile, npy_block_spec};
     use crate::array::collection::block_key;
     use crate::array::npy::{NpyElem, NpyMap};
     use crate::array::{Array, Chunks, Element};
     use crate::error::{BoxError, Result};
-    use crate::graph::{Layer, Lowering, Node, Op, Value, unique_token};
+    use crate::graph::{Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
 
     impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
         /// An array over a memory-mapped `.npy` file (open it with the `unsafe`
@@ -184,6 +352,14 @@ mod mapped {
                 Slice::from(start..start + self.shape[ax.axis.index()])
             });
             Ok(Arc::new(block.to_owned()))
+        }
+
+        /// A worker reads the block from the file with plain reads (mapping it there would take
+        /// an `unsafe` promise no spec can make). The map's contract is that the file does not
+        /// change while mapped, so its size and time now are those it was mapped with.
+        fn spec(&self) -> Option<OpSpec> {
+            let file = NpyFile::stamp(self.map.path()).ok()?;
+            npy_block_spec::<A>(&file, &self.offset, &self.shape)
         }
     }
 }

@@ -5,10 +5,14 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn, Slice};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, SliceSpec, op_spec, params, slice_of, slice_spec, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::error::{BoxError, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
+use crate::registry::OpFactory;
 
 /// Along one axis, for one output block: the input blocks it overlaps, with the overlap in the
 /// input block's and in the output block's coordinates.
@@ -154,6 +158,9 @@ impl<A: Element> Op for Assemble<A> {
     }
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        if inputs.len() != self.pieces.len() {
+            return Err(format!("rechunk: {} pieces but {} inputs", self.pieces.len(), inputs.len()).into());
+        }
         let mut block = ArrayD::<A>::zeros(IxDyn(&self.shape));
         for (value, (src, dst)) in inputs.iter().zip(&self.pieces) {
             let input = value
@@ -163,5 +170,49 @@ impl<A: Element> Op for Assemble<A> {
             block.slice_each_axis_mut(|ax| dst[ax.axis.index()]).assign(&from);
         }
         Ok(Arc::new(block))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let spec = AssembleSpec {
+            dtype: Dtype::of::<A>()?,
+            shape: self.shape.clone(),
+            pieces: self
+                .pieces
+                .iter()
+                .map(|(src, dst)| {
+                    (
+                        src.iter().map(slice_spec).collect(),
+                        dst.iter().map(slice_spec).collect(),
+                    )
+                })
+                .collect(),
+        };
+        op_spec("array.rechunk", &spec)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AssembleSpec {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    pieces: Vec<(Vec<SliceSpec>, Vec<SliceSpec>)>,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.rechunk",
+        build: |p| {
+            let spec: AssembleSpec = params(p)?;
+            let slices = |v: Vec<SliceSpec>| v.into_iter().map(slice_of).collect::<Result<Vec<_>, BoxError>>();
+            let pieces = spec
+                .pieces
+                .into_iter()
+                .map(|(src, dst)| Ok((slices(src)?, slices(dst)?)))
+                .collect::<Result<Vec<_>, BoxError>>()?;
+            with_element!(spec.dtype, A => {
+                let op = Assemble::<A> { shape: spec.shape, pieces, _t: std::marker::PhantomData };
+                Ok(Arc::new(op) as Arc<dyn Op>)
+            })
+        },
     }
 }

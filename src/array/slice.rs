@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, RemoveAxis, Slice, SliceInfoElem};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, SliceSpec, op_spec, params, slice_of, slice_spec, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Layer, Lowering, Node, Op, Value, take_value, unique_token};
+use crate::graph::{Layer, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
+use crate::registry::OpFactory;
 
 /// Along one axis: for each output block, the input block it comes from and the slice of it.
 type AxisPlan = Vec<(usize, Slice)>;
@@ -232,8 +236,41 @@ impl<A: Element> Op for SliceBlock<A> {
         let block = block
             .downcast_ref::<ArrayD<A>>()
             .ok_or("a slice input is not a block of this type")?;
+        if self.slices.len() != block.ndim() {
+            return Err(format!("{} slices for a block of {} axes", self.slices.len(), block.ndim()).into());
+        }
         let info: Vec<SliceInfoElem> = self.slices.iter().map(|&s| SliceInfoElem::from(s)).collect();
         Ok(Arc::new(block.slice(info.as_slice()).to_owned()))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        let spec = SliceBlockSpec {
+            dtype: Dtype::of::<A>()?,
+            slices: self.slices.iter().map(slice_spec).collect(),
+            empty: self.empty.clone(),
+        };
+        op_spec("array.slice", &spec)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SliceBlockSpec {
+    dtype: Dtype,
+    slices: Vec<SliceSpec>,
+    empty: Option<Vec<usize>>,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.slice",
+        build: |p| {
+            let spec: SliceBlockSpec = params(p)?;
+            let slices = spec.slices.into_iter().map(slice_of).collect::<Result<Vec<_>, _>>()?;
+            with_element!(spec.dtype, A => {
+                let op = SliceBlock::<A> { slices, empty: spec.empty, _t: std::marker::PhantomData };
+                Ok(Arc::new(op) as Arc<dyn Op>)
+            })
+        },
     }
 }
 
@@ -277,6 +314,42 @@ impl<A: Element> Op for IndexBlock<A> {
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
         let block = take_value::<ArrayD<A>>(inputs.into_iter().next().ok_or("no input block")?)?;
+        if self.axis >= block.ndim() || block.len_of(Axis(self.axis)) == 0 {
+            return Err(format!(
+                "cannot index axis {} of a block of shape {:?}",
+                self.axis,
+                block.shape()
+            )
+            .into());
+        }
         Ok(Arc::new(block.index_axis_move(Axis(self.axis), 0)))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        op_spec(
+            "array.index",
+            &AxisSpec {
+                dtype: Dtype::of::<A>()?,
+                axis: self.axis,
+            },
+        )
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AxisSpec {
+    dtype: Dtype,
+    axis: usize,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.index",
+        build: |p| {
+            let spec: AxisSpec = params(p)?;
+            with_element!(spec.dtype, A => {
+                Ok(Arc::new(IndexBlock::<A> { axis: spec.axis, _t: std::marker::PhantomData }) as Arc<dyn Op>)
+            })
+        },
     }
 }

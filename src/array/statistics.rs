@@ -5,13 +5,17 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, RemoveAxis};
 
+use crate::array::elementwise::Expr;
 use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
 use crate::array::{Array, Element};
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Result};
-use crate::graph::DEFAULT_SPLIT_EVERY;
+use crate::graph::{DEFAULT_SPLIT_EVERY, Op};
 
-use super::reduce::{Partial, stage};
+use super::reduce::{
+    AxisStages, AxisStatKind, ExtremeKind, MomentKind, Partial, Reduction, Stage, Stages, all_stages, axis_stages,
+    moment_stages, reduce_spec, stage,
+};
 
 impl<A: Element> Partial<A> for Moments {
     fn empty() -> Self {
@@ -34,7 +38,7 @@ impl<A: Element> Partial<A> for Moments {
 }
 
 /// The smallest (`LESS`) or largest element seen, NaN once any NaN is seen (NumPy's rule).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Extreme<A, const LESS: bool>(Option<A>);
 
 impl<A: StatElem, const LESS: bool> Partial<A> for Extreme<A, LESS> {
@@ -82,12 +86,20 @@ impl<A: Element, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn var(&self, ddof: u64) -> Delayed<f64> {
-        self.reduce_all::<Moments, f64>("var", move |m| m.variance(ddof), DEFAULT_SPLIT_EVERY)
+        self.reduce_all(
+            "var",
+            |e| moment_stages(MomentKind::Var { ddof }, e),
+            DEFAULT_SPLIT_EVERY,
+        )
     }
 
     /// The standard deviation of every element (the square root of [`var`](Array::var)).
     pub fn std(&self, ddof: u64) -> Delayed<f64> {
-        self.reduce_all::<Moments, f64>("std", move |m| m.std(ddof), DEFAULT_SPLIT_EVERY)
+        self.reduce_all(
+            "std",
+            |e| moment_stages(MomentKind::Std { ddof }, e),
+            DEFAULT_SPLIT_EVERY,
+        )
     }
 }
 
@@ -103,12 +115,65 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn min(&self) -> Delayed<Option<A>> {
-        self.reduce_all::<Extreme<A, true>, Option<A>>("min", |e| e.0, DEFAULT_SPLIT_EVERY)
+        self.reduce_all("min", |e| extreme_stages(ExtremeKind::Min, e), DEFAULT_SPLIT_EVERY)
     }
 
     /// The largest element; NaN if any element is NaN; `None` for an empty array.
     pub fn max(&self) -> Delayed<Option<A>> {
-        self.reduce_all::<Extreme<A, false>, Option<A>>("max", |e| e.0, DEFAULT_SPLIT_EVERY)
+        self.reduce_all("max", |e| extreme_stages(ExtremeKind::Max, e), DEFAULT_SPLIT_EVERY)
+    }
+}
+
+/// The stages of a minimum or maximum over all elements.
+pub(crate) fn extreme_stages<A: StatElem>(kind: ExtremeKind, expr: Option<Arc<Expr<A>>>) -> Stages {
+    let reduction = Reduction::Extreme(kind);
+    match kind {
+        ExtremeKind::Min => all_stages::<A, Extreme<A, true>, Option<A>>("min", reduction, expr, |e| e.0),
+        ExtremeKind::Max => all_stages::<A, Extreme<A, false>, Option<A>>("max", reduction, expr, |e| e.0),
+    }
+}
+
+/// The stages of a statistic along `axis`.
+pub(crate) fn axis_stat_stages<A: StatElem>(kind: AxisStatKind, axis: usize) -> AxisStages {
+    let reduction = Reduction::StatAxis { kind, axis };
+    let moments = |b: &ArrayD<A>, ax: usize, _: usize| moments_block(b, ax);
+    let merge_moments = |a, b| merge_blocks(a, b, Moments::merge);
+    let finish_args = |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index));
+    match kind {
+        AxisStatKind::Var { ddof } => axis_stages(reduction, axis, moments, merge_moments, move |m| {
+            Ok(m.mapv(|m| m.variance(ddof)))
+        }),
+        AxisStatKind::Std { ddof } => axis_stages(reduction, axis, moments, merge_moments, move |m| {
+            Ok(m.mapv(|m| m.std(ddof)))
+        }),
+        AxisStatKind::Min => axis_stages(
+            reduction,
+            axis,
+            |b: &ArrayD<A>, ax, _| Ok(stats::min_axis(b.view(), ax)?),
+            |a, b| merge_blocks(a, b, stats::combine_min),
+            Ok,
+        ),
+        AxisStatKind::Max => axis_stages(
+            reduction,
+            axis,
+            |b: &ArrayD<A>, ax, _| Ok(stats::max_axis(b.view(), ax)?),
+            |a, b| merge_blocks(a, b, stats::combine_max),
+            Ok,
+        ),
+        AxisStatKind::Argmin => axis_stages(
+            reduction,
+            axis,
+            |b: &ArrayD<A>, ax, offset| Ok(stats::argmin_axis(b.view(), ax, offset)?),
+            |a, b| merge_blocks(a, b, stats::combine_argmin),
+            finish_args,
+        ),
+        AxisStatKind::Argmax => axis_stages(
+            reduction,
+            axis,
+            |b: &ArrayD<A>, ax, offset| Ok(stats::argmax_axis(b.view(), ax, offset)?),
+            |a, b| merge_blocks(a, b, stats::combine_argmax),
+            finish_args,
+        ),
     }
 }
 
@@ -138,13 +203,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn var_axis(&self, axis: usize, ddof: u64) -> Result<Array<f64, D::Smaller>> {
-        self.reduce_axis_with(
-            "var",
-            axis,
-            |b, ax, _| moments_block(b, ax),
-            |a, b| merge_blocks(a, b, Moments::merge),
-            move |m| Ok(m.mapv(|m| m.variance(ddof))),
-        )
+        self.reduce_axis_with("var", axis, axis_stat_stages::<A>(AxisStatKind::Var { ddof }, axis))
     }
 
     /// The standard deviation along `axis`.
@@ -152,13 +211,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
     /// # Errors
     /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
     pub fn std_axis(&self, axis: usize, ddof: u64) -> Result<Array<f64, D::Smaller>> {
-        self.reduce_axis_with(
-            "std",
-            axis,
-            |b, ax, _| moments_block(b, ax),
-            |a, b| merge_blocks(a, b, Moments::merge),
-            move |m| Ok(m.mapv(|m| m.std(ddof))),
-        )
+        self.reduce_axis_with("std", axis, axis_stat_stages::<A>(AxisStatKind::Std { ddof }, axis))
     }
 
     /// The minimum along `axis` (NaN where a lane holds one). Fails the compute if the axis is
@@ -167,13 +220,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
     /// # Errors
     /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
     pub fn min_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
-        self.reduce_axis_with(
-            "min",
-            axis,
-            |b, ax, _| Ok(stats::min_axis(b.view(), ax)?),
-            |a, b| merge_blocks(a, b, stats::combine_min),
-            Ok,
-        )
+        self.reduce_axis_with("min", axis, axis_stat_stages::<A>(AxisStatKind::Min, axis))
     }
 
     /// The maximum along `axis`; as [`min_axis`](Array::min_axis).
@@ -181,13 +228,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
     /// # Errors
     /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
     pub fn max_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
-        self.reduce_axis_with(
-            "max",
-            axis,
-            |b, ax, _| Ok(stats::max_axis(b.view(), ax)?),
-            |a, b| merge_blocks(a, b, stats::combine_max),
-            Ok,
-        )
+        self.reduce_axis_with("max", axis, axis_stat_stages::<A>(AxisStatKind::Max, axis))
     }
 
     /// The index along `axis` of the minimum (the first on ties; the first NaN if any).
@@ -205,13 +246,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn argmin_axis(&self, axis: usize) -> Result<Array<usize, D::Smaller>> {
-        self.reduce_axis_with(
-            "argmin",
-            axis,
-            |b, ax, offset| Ok(stats::argmin_axis(b.view(), ax, offset)?),
-            |a, b| merge_blocks(a, b, stats::combine_argmin),
-            |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
-        )
+        self.reduce_axis_with("argmin", axis, axis_stat_stages::<A>(AxisStatKind::Argmin, axis))
     }
 
     /// The index along `axis` of the maximum; as [`argmin_axis`](Array::argmin_axis).
@@ -219,13 +254,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
     /// # Errors
     /// [`Error::Metadata`](crate::Error::Metadata) if `axis` is out of range.
     pub fn argmax_axis(&self, axis: usize) -> Result<Array<usize, D::Smaller>> {
-        self.reduce_axis_with(
-            "argmax",
-            axis,
-            |b, ax, offset| Ok(stats::argmax_axis(b.view(), ax, offset)?),
-            |a, b| merge_blocks(a, b, stats::combine_argmax),
-            |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
-        )
+        self.reduce_axis_with("argmax", axis, axis_stat_stages::<A>(AxisStatKind::Argmax, axis))
     }
 }
 
@@ -243,65 +272,37 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn argmin(&self) -> Delayed<Option<usize>> {
-        self.arg_extreme("argmin", stats::combine_argmin::<A>)
+        self.arg_extreme("argmin", ExtremeKind::Min)
     }
 
     /// The flat (C-order) index of the largest element; as [`argmin`](Array::argmin).
     pub fn argmax(&self) -> Delayed<Option<usize>> {
-        self.arg_extreme("argmax", stats::combine_argmax::<A>)
+        self.arg_extreme("argmax", ExtremeKind::Max)
     }
 
-    fn arg_extreme(
-        &self,
-        name: &'static str,
-        pick: fn(ArgExtreme<A>, ArgExtreme<A>) -> ArgExtreme<A>,
-    ) -> Delayed<Option<usize>> {
-        use crate::graph::{Node, Op, TreeReduce, Value, unique_token};
+    fn arg_extreme(&self, name: &'static str, kind: ExtremeKind) -> Delayed<Option<usize>> {
+        use crate::graph::{Node, TreeReduce, unique_token};
 
-        type Partial<A> = Option<ArgExtreme<A>>;
         let shape = self.shape();
-        let blocks = self.chunks.block_indices();
+        let stage_op = |stage: Stage| arg_stage::<A>(kind, &shape, &stage).expect("an arg-extreme stage");
         // Each block's op knows where the block starts, to turn local positions into flat ones.
-        let per_block: Vec<Arc<dyn Op>> = blocks
+        let per_block: Vec<Arc<dyn Op>> = self
+            .chunks
+            .block_indices()
             .iter()
             .map(|index| {
-                let (offset, shape) = (self.chunks.block_offset(index), shape.clone());
-                stage(name, move |inputs: Vec<Value>| {
-                    let block = inputs[0].downcast_ref::<ArrayD<A>>().ok_or("expected a block")?;
-                    let mut best: Partial<A> = None;
-                    for (local, &value) in block.indexed_iter() {
-                        let flat = local
-                            .slice()
-                            .iter()
-                            .zip(&offset)
-                            .zip(&shape)
-                            .fold(0, |acc, ((&i, &o), &n)| acc * n + i + o);
-                        let here = ArgExtreme { value, index: flat };
-                        best = Some(best.map_or(here, |b| pick(b, here)));
-                    }
-                    Ok(Arc::new(best))
+                stage_op(Stage::Block {
+                    offset: self.chunks.block_offset(index),
                 })
             })
             .collect();
-        let combine = stage("combine", move |inputs: Vec<Value>| {
-            let mut best: Partial<A> = None;
-            for v in &inputs {
-                if let Some(p) = *v.downcast_ref::<Partial<A>>().ok_or("expected a partial")? {
-                    best = Some(best.map_or(p, |b| pick(b, p)));
-                }
-            }
-            Ok(Arc::new(best))
-        });
-        let finish = stage("finish", |inputs: Vec<Value>| {
-            let best = inputs[0].downcast_ref::<Partial<A>>().ok_or("expected a partial")?;
-            Ok(Arc::new(best.map(|b| b.index)))
-        });
+        let combine = stage_op(Stage::Combine);
         let layer = TreeReduce {
             name,
             per_block,
             chunk: combine.clone(),
             combine,
-            finish,
+            finish: stage_op(Stage::Finish),
             blocks: self.chunks.block_key_indices(),
             split_every: DEFAULT_SPLIT_EVERY,
         };
@@ -311,4 +312,63 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
             Box::new(layer),
         ))
     }
+}
+
+/// One stage of a flat argmin or argmax over an array of `shape`: a block's partial (its op knows
+/// where the block starts), the combine, or the finish.
+///
+/// # Errors
+/// For a stage that is not one of these, or a block offset of another rank than `shape`.
+pub(crate) fn arg_stage<A: StatElem>(kind: ExtremeKind, shape: &[usize], at: &Stage) -> Result<Arc<dyn Op>, BoxError> {
+    type Partial<A> = Option<ArgExtreme<A>>;
+    type Pick<A> = fn(ArgExtreme<A>, ArgExtreme<A>) -> ArgExtreme<A>;
+    let (name, pick): (&'static str, Pick<A>) = match kind {
+        ExtremeKind::Min => ("argmin", stats::combine_argmin::<A>),
+        ExtremeKind::Max => ("argmax", stats::combine_argmax::<A>),
+    };
+    let reduction = Reduction::Arg {
+        kind,
+        shape: shape.to_vec(),
+    };
+    let spec = reduce_spec::<A>(&reduction, at.clone(), None);
+    Ok(match at {
+        Stage::Block { offset } => {
+            if offset.len() != shape.len() {
+                return Err(format!("a block offset {offset:?} for an array of shape {shape:?}").into());
+            }
+            let (offset, shape) = (offset.clone(), shape.to_vec());
+            stage(name, spec, move |inputs| {
+                let block = inputs[0].downcast_ref::<ArrayD<A>>().ok_or("expected a block")?;
+                if block.ndim() != shape.len() {
+                    return Err(format!("a block of {} axes in an array of shape {shape:?}", block.ndim()).into());
+                }
+                let mut best: Partial<A> = None;
+                for (local, &value) in block.indexed_iter() {
+                    let flat = local
+                        .slice()
+                        .iter()
+                        .zip(&offset)
+                        .zip(&shape)
+                        .fold(0, |acc, ((&i, &o), &n)| acc * n + i + o);
+                    let here = ArgExtreme { value, index: flat };
+                    best = Some(best.map_or(here, |b| pick(b, here)));
+                }
+                Ok(Arc::new(best))
+            })
+        }
+        Stage::Combine => stage("combine", spec, move |inputs| {
+            let mut best: Partial<A> = None;
+            for v in &inputs {
+                if let Some(p) = *v.downcast_ref::<Partial<A>>().ok_or("expected a partial")? {
+                    best = Some(best.map_or(p, |b| pick(b, p)));
+                }
+            }
+            Ok(Arc::new(best))
+        }),
+        Stage::Finish => stage("finish", spec, |inputs| {
+            let best = inputs[0].downcast_ref::<Partial<A>>().ok_or("expected a partial")?;
+            Ok(Arc::new(best.map(|b| b.index)))
+        }),
+        other => return Err(format!("{other:?} is not a stage of an arg-extreme").into()),
+    })
 }

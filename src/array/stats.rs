@@ -103,7 +103,7 @@ pub fn pairwise_sum(values: &[f64]) -> f64 {
 /// assert_eq!(m.mean, 5.0);
 /// assert_eq!(m.std(0), 2.0);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     /// How many values.
     pub count: u64,
@@ -545,7 +545,7 @@ pub fn max_axis<A: StatElem>(view: ArrayViewD<'_, A>, axis: usize) -> Result<Arr
 /// let b = ArgExtreme { value: 1.0, index: 3 };
 /// assert_eq!(combine_argmin(a, b).index, 3);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ArgExtreme<A> {
     /// The extreme value (NaN if the lane held one).
     pub value: A,

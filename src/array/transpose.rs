@@ -5,10 +5,14 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
 
+use serde::{Deserialize, Serialize};
+
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, op_spec, params, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Layer, Lowering, Node, Op, Value, unique_token};
+use crate::graph::{Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
+use crate::registry::OpFactory;
 
 impl<A: Element, D: Dimension> Array<A, D> {
     /// The array with its axes reordered: axis `i` of the result is axis `axes[i]` of this one.
@@ -111,8 +115,46 @@ impl<A: Element> Op for PermuteBlock<A> {
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
         let block = crate::graph::take_value::<ArrayD<A>>(inputs.into_iter().next().ok_or("no input block")?)?;
+        let n = block.ndim();
+        let mut seen = vec![false; n];
+        if self.axes.len() != n
+            || self
+                .axes
+                .iter()
+                .any(|&a| a >= n || std::mem::replace(&mut seen[a], true))
+        {
+            return Err(format!("{:?} is not a permutation of a block's {n} axes", self.axes).into());
+        }
         // Materialise in C order, so later kernels read it contiguously.
         let permuted = block.permuted_axes(IxDyn(&self.axes));
         Ok(Arc::new(permuted.as_standard_layout().into_owned()))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        op_spec(
+            "array.transpose",
+            &PermuteSpec {
+                dtype: Dtype::of::<A>()?,
+                axes: self.axes.clone(),
+            },
+        )
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PermuteSpec {
+    dtype: Dtype,
+    axes: Vec<usize>,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.transpose",
+        build: |p| {
+            let spec: PermuteSpec = params(p)?;
+            with_element!(spec.dtype, A => {
+                Ok(Arc::new(PermuteBlock::<A> { axes: spec.axes, _t: std::marker::PhantomData }) as Arc<dyn Op>)
+            })
+        },
     }
 }

@@ -392,6 +392,21 @@ impl<F> DelayedFn<F> {
         self.build(op, args.into_args())
     }
 
+    /// The op that calls the function (with a spec if it is registered), for collections that
+    /// apply it themselves, like `Array::map_blocks_registered`.
+    #[cfg_attr(not(feature = "array"), allow(dead_code))]
+    pub(crate) fn op<Args>(&self) -> Arc<dyn Op>
+    where
+        F: ArgFn<Args>,
+        Args: 'static,
+    {
+        Arc::new(FnOp::<_, Args, Plain>::with_returns(
+            self.display_name(),
+            self.registered,
+            SharedFn(self.f.clone()),
+        ))
+    }
+
     fn build<T>(&self, op: Arc<dyn Op>, args: Vec<Arg>) -> Delayed<T> {
         let pure = self.name.is_some();
         let mut token = Tokenizer::new(op.name());
