@@ -34,6 +34,7 @@ pub use lower::{Lowering, lower};
 pub use node::{Layer, Node};
 pub use task::{Literal, Op, OpSpec, Task, Value, take_value};
 pub use tree_reduce::DEFAULT_SPLIT_EVERY;
+#[cfg_attr(not(any(feature = "array", feature = "frame")), allow(unused_imports))]
 pub(crate) use tree_reduce::{TreeReduce, combine_levels};
 
 use crate::error::{Error, Result};
