@@ -285,7 +285,8 @@ impl GraphSpec {
                          A closure cannot be sent: write it as a `fn`, register it with \
                          `drask::register_fn!(name)` (or `register_fn!(try name)` for a function returning \
                          `Result`) and build calls with `drask::registered!(name)` (for `Array::map_blocks`, pass \
-                         it to `Array::map_blocks_registered`). Plain-value arguments, \
+                         it to `Array::map_blocks_registered`; for `DataFrame::map_partitions`, to \
+                         `DataFrame::map_partitions_registered`). Plain-value arguments, \
                          literals and collected lists need a codec for their type: `drask::register_codec!(Type)`",
                         task.key,
                         task.op.name()

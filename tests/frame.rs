@@ -689,3 +689,68 @@ fn frames_cross_process_boundaries_as_ipc() {
     let back = decode_value(&encode_value(&value).unwrap()).unwrap();
     assert_eq!(back.downcast_ref::<pl::DataFrame>(), Some(&whole));
 }
+
+fn add_ten_to_y(part: &pl::DataFrame) -> PolarsResult<pl::DataFrame> {
+    part.clone().lazy().with_columns([col("y") + lit(10)]).collect()
+}
+drask::register_fn!(try add_ten_to_y);
+
+fn keep_k_and_y(part: &pl::DataFrame) -> pl::DataFrame {
+    part.select(["k", "y"]).unwrap()
+}
+drask::register_fn!(keep_k_and_y);
+
+fn wrong_schema(part: &pl::DataFrame) -> PolarsResult<pl::DataFrame> {
+    if part.height() == 0 {
+        Ok(part.clone())
+    } else {
+        part.select(["y"])
+    }
+}
+drask::register_fn!(try wrong_schema);
+
+#[test]
+fn registered_partition_functions_round_trip_through_specs() {
+    use drask::registry::GraphSpec;
+    let whole = random_frame(71, 300);
+    let df = partitioned(&whole, 5, 71).filter(col("g").gt(lit(0))).unwrap();
+    let mapped = df
+        .map_partitions_registered(drask::registered!(add_ten_to_y), None)
+        .unwrap()
+        .map_partitions_registered(drask::registered!(keep_k_and_y), None)
+        .unwrap();
+    let want = whole
+        .clone()
+        .lazy()
+        .filter(col("g").gt(lit(0)))
+        .select([col("k"), col("y") + lit(10)])
+        .collect()
+        .unwrap();
+    assert_eq!(mapped.compute().unwrap(), want);
+    let spec = GraphSpec::from_graph(&mapped.graph(true).unwrap()).unwrap();
+    let text = serde_json::to_string(&spec).unwrap();
+    assert!(text.contains("add_ten_to_y") && text.contains("keep_k_and_y"), "{text}");
+    let rebuilt: GraphSpec = serde_json::from_str(&text).unwrap();
+    let graph = rebuilt.to_graph().unwrap();
+    let values = drask::sched::Executor::execute(&Synchronous, &graph, &mapped.keys(), &[]).unwrap();
+    let parts: Vec<pl::DataFrame> = values
+        .into_iter()
+        .map(|v| v.downcast_ref::<pl::DataFrame>().unwrap().clone())
+        .collect();
+    let mut rebuilt_frame = parts[0].clone();
+    for p in &parts[1..] {
+        rebuilt_frame.vstack_mut(p).unwrap();
+    }
+    assert_eq!(rebuilt_frame, want);
+    // The schema check still runs, naming the function's task; a wrong declared schema fails too.
+    let bad = df
+        .map_partitions_registered(drask::registered!(wrong_schema), None)
+        .unwrap();
+    let err = bad.compute().unwrap_err().to_string();
+    assert!(err.contains("wrong_schema") && err.contains("schema"), "{err}");
+    let declared = pl::Schema::from_iter([Field::new("y".into(), DataType::Int64)]);
+    let ok = df
+        .map_partitions_registered(drask::registered!(wrong_schema), Some(declared))
+        .unwrap();
+    assert_eq!(ok.compute().unwrap().height(), df.len().compute().unwrap());
+}

@@ -394,7 +394,7 @@ impl<F> DelayedFn<F> {
 
     /// The op that calls the function (with a spec if it is registered), for collections that
     /// apply it themselves, like `Array::map_blocks_registered`.
-    #[cfg_attr(not(feature = "array"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "array", feature = "frame")), allow(dead_code))]
     pub(crate) fn op<Args>(&self) -> Arc<dyn Op>
     where
         F: ArgFn<Args>,

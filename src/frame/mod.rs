@@ -51,6 +51,7 @@ use polars::prelude::{self as pl, Expr, SchemaRef};
 pub use aggregate::GroupBy;
 pub use csv::{BadRows, DEFAULT_CSV_BLOCKSIZE, ReadCsv};
 pub use join::{How, Join};
+pub use map::PartitionOutput;
 pub use parquet::ReadParquet;
 pub use sort::Divisions;
 pub use steps::Keep;
