@@ -754,3 +754,50 @@ fn registered_partition_functions_round_trip_through_specs() {
         .unwrap();
     assert_eq!(ok.compute().unwrap().height(), df.len().compute().unwrap());
 }
+
+#[test]
+fn repartition_by_size_keeps_rows_and_fits_partitions() {
+    let sizes = |df: &DataFrame| -> Vec<usize> {
+        (0..df.npartitions())
+            .map(|i| df.partition(i).unwrap().compute().unwrap().estimated_size())
+            .collect()
+    };
+    for (seed, rows, n) in seeds() {
+        let whole = random_frame(seed, rows);
+        // Fixed-width columns: the measured sizes split exactly by rows.
+        let numeric = whole.select(["g", "y", "d"]).unwrap();
+        let df = partitioned(&numeric, n, seed);
+        let total: usize = sizes(&df).iter().sum();
+        for bytes in [1, 100, 1000, 4000, total.max(1), 10 * total + 1] {
+            let out = df.repartition_by_size(bytes).unwrap();
+            assert_eq!(
+                out.compute().unwrap(),
+                numeric,
+                "seed {seed}, {bytes} bytes: rows or order"
+            );
+            let got = sizes(&out);
+            for (i, &size) in got.iter().enumerate() {
+                let height = out.partition(i).unwrap().len().compute().unwrap();
+                assert!(
+                    size <= bytes || height == 1,
+                    "seed {seed}, {bytes} bytes: partition {i} has {size}: {got:?}"
+                );
+            }
+            for pair in got.windows(2) {
+                assert!(
+                    pair[0] + pair[1] > bytes,
+                    "seed {seed}, {bytes} bytes: {got:?} could merge"
+                );
+            }
+            if total <= bytes {
+                assert_eq!(out.npartitions(), 1, "seed {seed}: everything fits in one");
+            }
+        }
+        // Strings and nulls: order kept, partitions of about the size asked for.
+        let df = partitioned(&whole, n, seed);
+        let out = df.repartition_by_size(2000).unwrap();
+        assert_eq!(out.compute().unwrap(), whole, "seed {seed}: rows or order with strings");
+    }
+    let df = partitioned(&random_frame(9, 100), 3, 9);
+    assert!(matches!(df.repartition_by_size(0), Err(drask::Error::Metadata(_))));
+}

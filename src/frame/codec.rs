@@ -46,6 +46,8 @@ frame_op_factory!(
     "frame-height" => super::aggregate::HeightOp,
     "frame-sample" => super::sort::SampleOp,
     "frame-check-schema" => super::map::CheckSchema,
+    "frame-size" => super::resize::SizeOp,
+    "frame-concat-runs" => super::resize::ConcatRuns,
 );
 
 /// A partition as Arrow IPC bytes (polars' own writer).

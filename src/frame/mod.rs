@@ -37,6 +37,7 @@ mod map;
 mod parquet;
 mod partition;
 mod repartition;
+mod resize;
 mod shuffle;
 mod sort;
 mod steps;
