@@ -801,3 +801,240 @@ fn repartition_by_size_keeps_rows_and_fits_partitions() {
     let df = partitioned(&random_frame(9, 100), 3, 9);
     assert!(matches!(df.repartition_by_size(0), Err(drask::Error::Metadata(_))));
 }
+
+/// `random_frame` with more types: `b` (bool with nulls), `t` (datetime with nulls), `f`
+/// (f32), `z` (f64 with NaN, -0.0 and many ties).
+fn wide_random_frame(seed: u64, rows: usize) -> pl::DataFrame {
+    let mut r = Rng(seed ^ 0x5eed);
+    let mut df = random_frame(seed, rows);
+    let b: Vec<Option<bool>> = (0..rows).map(|_| (r.below(6) != 0).then(|| r.below(3) == 0)).collect();
+    let t: Vec<Option<i64>> = (0..rows)
+        .map(|_| (r.below(5) != 0).then(|| 1_600_000_000_000_000 + r.below(1_000_000_000) as i64))
+        .collect();
+    let t = Series::new("t".into(), t)
+        .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+        .unwrap();
+    let f: Vec<f32> = (0..rows).map(|_| r.unit() as f32 * 10.0 - 5.0).collect();
+    let z: Vec<Option<f64>> = (0..rows)
+        .map(|_| match r.below(20) {
+            0 => Some(f64::NAN),
+            1 => Some(-0.0),
+            2 => None,
+            v => Some(f64::from(v as u32 % 5)),
+        })
+        .collect();
+    for column in [
+        Series::new("b".into(), b).into_column(),
+        t.into_column(),
+        Series::new("f".into(), f).into_column(),
+        Series::new("z".into(), z).into_column(),
+    ] {
+        df.with_column(column).unwrap();
+    }
+    df
+}
+
+/// Polars' (Python) `describe` computed with polars on the whole frame: per column, count,
+/// null_count, mean, std, min, percentiles (sorted as polars sorts them) and max, as floats
+/// for numeric, boolean and null columns and as text otherwise.
+fn polars_describe(df: &pl::DataFrame, percentiles: &[f64], method: QuantileMethod) -> pl::DataFrame {
+    let mut ps = percentiles.to_vec();
+    ps.sort_by(|a, b| (*a >= 0.5).cmp(&(*b >= 0.5)).then(a.total_cmp(b)));
+    let rows = 6 + ps.len();
+    let mut out = Vec::new();
+    for (name, dtype) in df.schema().iter() {
+        let numeric = dtype.is_primitive_numeric();
+        let temporal = dtype.is_temporal();
+        let x = col(name.clone());
+        let null = || lit(NULL);
+        let mut exprs = vec![
+            x.clone().count(),
+            x.clone().null_count(),
+            if numeric || dtype.is_bool() || temporal {
+                x.clone().mean()
+            } else {
+                null()
+            },
+            if numeric { x.clone().std(1) } else { null() },
+            x.clone().min(),
+        ];
+        for &p in &ps {
+            exprs.push(if numeric {
+                x.clone().quantile(lit(p), method)
+            } else if temporal {
+                x.clone().to_physical().quantile(lit(p), method).cast(dtype.clone())
+            } else {
+                null()
+            });
+        }
+        exprs.push(x.max());
+        let exprs: Vec<Expr> = exprs
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| e.alias(format!("{i}")))
+            .collect();
+        let stats = df.clone().lazy().select(exprs).collect().unwrap();
+        let cells: Vec<AnyValue> = stats
+            .columns()
+            .iter()
+            .map(|c| c.get(0).unwrap().into_static())
+            .collect();
+        assert_eq!(cells.len(), rows);
+        if numeric || dtype.is_bool() {
+            let values: Vec<Option<f64>> = cells
+                .iter()
+                .map(|v| match v {
+                    AnyValue::Null => None,
+                    AnyValue::Boolean(b) => Some(f64::from(u8::from(*b))),
+                    v => v.extract::<f64>(),
+                })
+                .collect();
+            out.push(Series::new(name.clone(), values).into_column());
+        } else {
+            let values: Vec<Option<String>> = cells
+                .iter()
+                .map(|v| match v {
+                    AnyValue::Null => None,
+                    AnyValue::String(s) => Some(s.to_string()),
+                    AnyValue::StringOwned(s) => Some(s.to_string()),
+                    v => Some(v.to_string()),
+                })
+                .collect();
+            out.push(Series::new(name.clone(), values).into_column());
+        }
+    }
+    pl::DataFrame::new(rows, out).unwrap()
+}
+
+/// `got` (drask's describe) against polars: same labels and types; percentile rows bit for
+/// bit, the other rows up to float rounding.
+fn assert_describe_matches(
+    got: &pl::DataFrame,
+    df: &pl::DataFrame,
+    percentiles: &[f64],
+    method: QuantileMethod,
+    what: &str,
+) {
+    let want = polars_describe(df, percentiles, method);
+    let labels: Vec<&str> = got
+        .column("statistic")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(labels.len(), want.height(), "{what}: rows");
+    assert_eq!(labels[..5], ["count", "null_count", "mean", "std", "min"], "{what}");
+    assert_eq!(labels.last(), Some(&"max"), "{what}");
+    assert_eq!(got.width(), want.width() + 1, "{what}: columns");
+    for w in want.columns() {
+        let g = got.column(w.name()).unwrap();
+        assert_eq!(g.dtype(), w.dtype(), "{what}: type of {}", w.name());
+        for (row, label) in labels.iter().enumerate() {
+            let (a, b) = (g.get(row).unwrap(), w.get(row).unwrap());
+            let percentile = row >= 5 && row + 1 < want.height();
+            match (a.extract::<f64>(), b.extract::<f64>(), g.dtype()) {
+                (Some(x), Some(y), DataType::Float64) => {
+                    let close = if percentile {
+                        x.to_bits() == y.to_bits() || x == y || (x.is_nan() && y.is_nan())
+                    } else {
+                        (x - y).abs() <= 1e-9 * (1.0 + y.abs()) || (x.is_nan() && y.is_nan())
+                    };
+                    assert!(close, "{what}: {} {label}: {x} vs {y}", w.name());
+                }
+                _ => assert_eq!(a, b, "{what}: {} {label}", w.name()),
+            }
+        }
+    }
+}
+
+#[test]
+fn describe_equals_polars_with_exact_percentiles() {
+    let methods = [
+        QuantileMethod::Nearest,
+        QuantileMethod::Linear,
+        QuantileMethod::Lower,
+        QuantileMethod::Higher,
+        QuantileMethod::Midpoint,
+        QuantileMethod::Equiprobable,
+    ];
+    let cases = seeds().chain([(8, 5000, 7), (9, 3000, 1), (10, 4000, 13)]);
+    for (seed, rows, n) in cases {
+        let whole = wide_random_frame(seed, rows);
+        let df = partitioned(&whole, n, seed);
+        let got = df.describe().unwrap().compute().unwrap();
+        assert_describe_matches(
+            &got,
+            &whole,
+            &[0.25, 0.5, 0.75],
+            QuantileMethod::Nearest,
+            &format!("seed {seed}"),
+        );
+        let method = methods[seed as usize % methods.len()];
+        let ps = [0.999, 0.0, 0.5, 1.0, 0.1, 1.0 / 3.0];
+        let got = df.describe_with(&ps, method).unwrap().compute().unwrap();
+        assert_describe_matches(&got, &whole, &ps, method, &format!("seed {seed}, {method:?}"));
+    }
+    // Every method on one sampled frame, with a filter fused before the statistics.
+    let whole = wide_random_frame(11, 6000);
+    let df = partitioned(&whole, 5, 11).filter(col("g").neq(lit(2))).unwrap();
+    let filtered = whole.clone().lazy().filter(col("g").neq(lit(2))).collect().unwrap();
+    for method in methods {
+        let ps = [0.05, 0.25, 0.5, 0.75, 0.95];
+        let got = df.describe_with(&ps, method).unwrap().compute().unwrap();
+        assert_describe_matches(&got, &filtered, &ps, method, &format!("{method:?}"));
+    }
+}
+
+#[test]
+fn describe_shape_labels_and_remote_specs() {
+    use drask::registry::GraphSpec;
+    // The example of polars' own docs (Python), numbers checked against its output.
+    let whole = df!(
+        "float" => [1.0, 2.8, 3.0],
+        "int" => [Some(40_i64), Some(50), None],
+        "bool" => [true, false, true],
+        "str" => ["zz", "xx", "yy"],
+    )
+    .unwrap();
+    let df = DataFrame::from_polars(whole, 3).unwrap();
+    let got = df.describe().unwrap().compute().unwrap();
+    let want = df!(
+        "statistic" => ["count", "null_count", "mean", "std", "min", "25%", "50%", "75%", "max"],
+        "float" => [Some(3.0), Some(0.0), Some(2.266_666_666_666_667), Some(1.101_514_109_481_277), Some(1.0), Some(2.8), Some(2.8), Some(3.0), Some(3.0)],
+        "int" => [Some(2.0), Some(1.0), Some(45.0), Some(7.071_067_811_865_476), Some(40.0), Some(40.0), Some(50.0), Some(50.0), Some(50.0)],
+        "bool" => [Some(3.0), Some(0.0), Some(2.0 / 3.0), None, Some(0.0), None, None, None, Some(1.0)],
+        "str" => [Some("3"), Some("0"), None, None, Some("xx"), None, None, None, Some("zz")],
+    )
+    .unwrap();
+    assert_same_rows(&got, &want, "polars' example");
+    for (g, w) in got
+        .column("statistic")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .zip(want.column("statistic").unwrap().str().unwrap().iter())
+    {
+        assert_eq!(g, w);
+    }
+    // No columns, or a percentile outside [0, 1]: refused when building.
+    let err = df
+        .select(Vec::<Expr>::new())
+        .unwrap()
+        .describe()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no columns"), "{err}");
+    assert!(df.describe_with(&[-0.1], QuantileMethod::Linear).is_err());
+    // The whole describe graph (aggregations and both percentile passes) can be sent.
+    let whole = wide_random_frame(12, 700);
+    let summary = partitioned(&whole, 4, 12).describe().unwrap();
+    let spec = GraphSpec::from_graph(&summary.graph(true).unwrap()).unwrap();
+    let rebuilt: GraphSpec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+    let values =
+        drask::sched::Executor::execute(&Synchronous, &rebuilt.to_graph().unwrap(), &summary.keys(), &[]).unwrap();
+    let remote = values[0].downcast_ref::<pl::DataFrame>().unwrap();
+    assert!(remote.equals_missing(&summary.compute().unwrap()));
+}

@@ -48,6 +48,11 @@ frame_op_factory!(
     "frame-check-schema" => super::map::CheckSchema,
     "frame-size" => super::resize::SizeOp,
     "frame-concat-runs" => super::resize::ConcatRuns,
+    "frame-quantile-sketch" => super::quantile::SketchOp,
+    "frame-quantile-plan" => super::quantile::PlanQuantiles,
+    "frame-quantile-window" => super::quantile::WindowOp,
+    "frame-quantiles" => super::quantile::FinishQuantiles,
+    "frame-describe" => super::describe::DescribeOp,
 );
 
 /// A partition as Arrow IPC bytes (polars' own writer).

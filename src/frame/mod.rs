@@ -32,10 +32,12 @@
 mod aggregate;
 mod codec;
 mod csv;
+mod describe;
 mod join;
 mod map;
 mod parquet;
 mod partition;
+mod quantile;
 mod repartition;
 mod resize;
 mod shuffle;
