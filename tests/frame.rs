@@ -1038,3 +1038,44 @@ fn describe_shape_labels_and_remote_specs() {
     let remote = values[0].downcast_ref::<pl::DataFrame>().unwrap();
     assert!(remote.equals_missing(&summary.compute().unwrap()));
 }
+
+#[test]
+fn quantile_equals_polars_bit_for_bit() {
+    let methods = [
+        QuantileMethod::Nearest,
+        QuantileMethod::Linear,
+        QuantileMethod::Lower,
+        QuantileMethod::Higher,
+        QuantileMethod::Midpoint,
+        QuantileMethod::Equiprobable,
+    ];
+    for (seed, rows, n) in seeds().chain([(13, 4000, 6)]) {
+        let whole = wide_random_frame(seed, rows);
+        let df = partitioned(&whole, n, seed);
+        for (i, &q) in [0.0, 0.01, 0.3, 0.5, 0.77, 1.0].iter().enumerate() {
+            let method = methods[(seed as usize + i) % methods.len()];
+            let got = df.quantile(q, method).unwrap().compute().unwrap();
+            let numeric: Vec<Expr> = whole
+                .schema()
+                .iter()
+                .filter(|(_, d)| d.is_primitive_numeric())
+                .map(|(name, _)| col(name.clone()).quantile(lit(q), method))
+                .collect();
+            let want = whole.clone().lazy().select(numeric).collect().unwrap();
+            assert_eq!(got.schema(), want.schema(), "seed {seed}, q {q}");
+            for (a, b) in got.columns().iter().zip(want.columns()) {
+                let (a, b) = (a.cast(&DataType::Float64).unwrap(), b.cast(&DataType::Float64).unwrap());
+                let (x, y) = (a.f64().unwrap().get(0), b.f64().unwrap().get(0));
+                let same = x.map(f64::to_bits) == y.map(f64::to_bits)
+                    || x == y
+                    || (x.is_some_and(f64::is_nan) && y.is_some_and(f64::is_nan));
+                assert!(same, "seed {seed}, q {q}, {method:?}, {}: {x:?} vs {y:?}", a.name());
+            }
+        }
+    }
+    let strings = DataFrame::from_polars(df!("s" => ["a"]).unwrap(), 1).unwrap();
+    assert!(matches!(
+        strings.quantile(0.5, QuantileMethod::Linear),
+        Err(drask::Error::Metadata(_))
+    ));
+}

@@ -16,7 +16,8 @@
 //! Mean and variance are therefore exact combinations, not averages of averages, and
 //! `n_unique` is exact. Other expressions may be built on top of aggregations
 //! (`col("a").sum() / col("b").sum()`): the arithmetic runs in the final step. Median and
-//! quantiles do not split this way and are refused when the graph is built.
+//! quantiles do not split this way and are refused when the graph is built; `DataFrame::quantile`
+//! and `describe` compute them exactly in two passes (`quantile.rs`).
 
 use std::sync::Arc;
 
@@ -543,7 +544,13 @@ fn split_one(agg: &AggExpr, id: usize, keyed: bool) -> Result<Split, String> {
                 finish: col(a),
             }
         }
-        AggExpr::Median(_) => return Err("median does not split into partial aggregations".into()),
+        AggExpr::Median(_) => {
+            return Err(
+                "median does not split into partial aggregations (DataFrame::quantile and describe compute \
+                 exact quantiles)"
+                    .into(),
+            );
+        }
         AggExpr::Implode { .. } | AggExpr::AggGroups(_) | AggExpr::Item { .. } => {
             return Err("this aggregation does not split into partial aggregations".into());
         }

@@ -52,6 +52,7 @@ frame_op_factory!(
     "frame-quantile-plan" => super::quantile::PlanQuantiles,
     "frame-quantile-window" => super::quantile::WindowOp,
     "frame-quantiles" => super::quantile::FinishQuantiles,
+    "frame-name-quantiles" => super::quantile::NameQuantiles,
     "frame-describe" => super::describe::DescribeOp,
 );
 

@@ -96,6 +96,115 @@ pub(crate) fn exact_quantiles(
     Ok(Node::new(token.into(), inputs, Box::new(layer)))
 }
 
+impl DataFrame {
+    /// Quantile `q` of every numeric column (one row), computed exactly across partitions: the
+    /// value polars' `quantile(q, method)` gives on the whole column (`Float32` columns give
+    /// `Float32`, the others `Float64`; null for a column without values).
+    ///
+    /// No task gathers a column. Pass one sorts each partition's values and keeps about `2√m`
+    /// of them (of `m`) at known ranks; from these samples alone a plan task brackets each
+    /// wanted global rank between two values, with certainty; pass two counts, per partition,
+    /// the values below the bracket and collects the distinct values inside it, and the last
+    /// task reads the value at the rank. Brackets hold about `Σ √mᵢ` values. Each pass runs the
+    /// frame's query again, fused with the read and projected to the numeric columns.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] if `q` is not in `[0, 1]` or no column is numeric.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::prelude::*;
+    /// use drask::frame::{DataFrame, polars::prelude::*};
+    /// let df = DataFrame::from_polars(df!("x" => [5, 1, 4, 2, 3, 9], "s" => ["a", "b", "c", "d", "e", "f"])?, 3)?;
+    /// let q = df.quantile(0.5, QuantileMethod::Linear)?.compute()?;
+    /// assert_eq!(q.column("x")?.f64()?.get(0), Some(3.5));
+    /// assert_eq!(q.width(), 1); // strings have no quantile
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn quantile(&self, q: f64, method: QuantileMethod) -> Result<DataFrame> {
+        let columns: Vec<QuantileColumn> = self
+            .schema
+            .iter()
+            .filter(|(_, dtype)| dtype.is_primitive_numeric())
+            .map(|(name, dtype)| QuantileColumn {
+                name: name.to_string(),
+                temporal: false,
+                float32: *dtype == pl::DataType::Float32,
+            })
+            .collect();
+        if columns.is_empty() {
+            return Err(Error::Metadata(format!(
+                "quantile: no numeric column; schema: {}",
+                super::steps::format_schema(&self.schema)
+            )));
+        }
+        let schema = Arc::new(pl::Schema::from_iter(columns.iter().map(|c| {
+            let dtype = if c.float32 {
+                pl::DataType::Float32
+            } else {
+                pl::DataType::Float64
+            };
+            pl::Field::new(c.name.as_str().into(), dtype)
+        })));
+        let output = NameQuantiles {
+            columns: columns.clone(),
+        };
+        let quantiles = exact_quantiles(self, columns, &[q], method)?;
+        let token = Tokenizer::new("quantile").str(quantiles.name()).finish();
+        let node = Node::new(
+            token.into(),
+            vec![quantiles],
+            Box::new(NameQuantilesLayer { op: output }),
+        );
+        Ok(DataFrame::from_node(node, 1, schema))
+    }
+}
+
+#[derive(Debug)]
+struct NameQuantilesLayer {
+    op: NameQuantiles,
+}
+
+impl Layer for NameQuantilesLayer {
+    fn op_name(&self) -> &str {
+        "quantile"
+    }
+
+    fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+        out.add(node.key([0]), Arc::new(self.op.clone()), &[node.inputs()[0].key([0])])?;
+        Ok(())
+    }
+}
+
+/// Names the one quantile of every column after it, in polars' type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct NameQuantiles {
+    columns: Vec<QuantileColumn>,
+}
+
+impl Op for NameQuantiles {
+    fn name(&self) -> &str {
+        "quantile"
+    }
+
+    fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
+        let df = frame_of(inputs.into_iter().next().ok_or("quantile reads the quantiles")?)?;
+        let mut out = Vec::with_capacity(self.columns.len());
+        for (i, c) in self.columns.iter().enumerate() {
+            let mut s = df.column(&quantile_name(0, i))?.as_materialized_series().clone();
+            if c.float32 {
+                s = s.cast(&pl::DataType::Float32)?;
+            }
+            out.push(s.with_name(c.name.as_str().into()).into_column());
+        }
+        Ok(Arc::new(pl::DataFrame::new(1, out)?))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        codec::spec_of("frame-name-quantiles", self)
+    }
+}
+
 /// The name of quantile `q` (an index into `qs`) of column `column` (an index) in the result.
 pub(crate) fn quantile_name(q: usize, column: usize) -> String {
     format!("{q}:{column}")
@@ -208,28 +317,7 @@ impl Op for SketchOp {
         let df = run_part(&self.part, &mut inputs.into_iter())?;
         let mut columns = Vec::with_capacity(df.width());
         for i in 0..df.width() {
-            let mut values = values_of(&df, i)?;
-            values.sort_unstable_by(total);
-            let m = values.len();
-            let k = if m <= SMALL_PARTITION {
-                m
-            } else {
-                (2.0 * (m as f64).sqrt())
-                    .ceil()
-                    .max(SMALL_PARTITION as f64)
-                    .min(m as f64) as usize
-            };
-            let ranks: Vec<u64> = match k {
-                0 => Vec::new(),
-                1 => vec![0],
-                _ => (0..k).map(|j| (j * (m - 1) / (k - 1)) as u64).collect(),
-            };
-            let sampled = ranks.iter().map(|&r| values[r as usize]).collect();
-            columns.push(ColumnSketch {
-                count: m as u64,
-                ranks,
-                values: sampled,
-            });
+            columns.push(sketch_column(values_of(&df, i)?));
         }
         Ok(Arc::new(Sketch {
             rows: df.height() as u64,
@@ -239,6 +327,31 @@ impl Op for SketchOp {
 
     fn spec(&self) -> Option<OpSpec> {
         codec::spec_of("frame-quantile-sketch", self)
+    }
+}
+
+/// Sorts a partition's values and samples about `2√m` of them (all when few).
+fn sketch_column(mut values: Vec<f64>) -> ColumnSketch {
+    values.sort_unstable_by(total);
+    let m = values.len();
+    let k = if m <= SMALL_PARTITION {
+        m
+    } else {
+        (2.0 * (m as f64).sqrt())
+            .ceil()
+            .max(SMALL_PARTITION as f64)
+            .min(m as f64) as usize
+    };
+    let ranks: Vec<u64> = match k {
+        0 => Vec::new(),
+        1 => vec![0],
+        _ => (0..k).map(|j| (j * (m - 1) / (k - 1)) as u64).collect(),
+    };
+    let sampled = ranks.iter().map(|&r| values[r as usize]).collect();
+    ColumnSketch {
+        count: m as u64,
+        ranks,
+        values: sampled,
     }
 }
 
@@ -430,22 +543,7 @@ impl Op for WindowOp {
             let windows = column
                 .brackets
                 .iter()
-                .map(|&(lo, hi)| {
-                    let mut below = 0_u64;
-                    let mut inside: Vec<f64> = Vec::new();
-                    for &x in &values {
-                        if lo.is_some_and(|lo| total(&x, &lo) == Ordering::Less) {
-                            below += 1;
-                        } else if total(&x, &hi) != Ordering::Greater {
-                            inside.push(x);
-                        }
-                    }
-                    inside.sort_unstable_by(total);
-                    Window {
-                        below,
-                        values: runs(inside.into_iter().map(|v| (v, 1))),
-                    }
-                })
+                .map(|&(lo, hi)| window(&values, lo, hi))
                 .collect();
             columns.push(windows);
         }
@@ -454,6 +552,24 @@ impl Op for WindowOp {
 
     fn spec(&self) -> Option<OpSpec> {
         codec::spec_of("frame-quantile-window", self)
+    }
+}
+
+/// How many of `values` lie below `lo`, and the distinct ones in `[lo, hi]` with their counts.
+fn window(values: &[f64], lo: Option<f64>, hi: f64) -> Window {
+    let mut below = 0_u64;
+    let mut inside: Vec<f64> = Vec::new();
+    for &x in values {
+        if lo.is_some_and(|lo| total(&x, &lo) == Ordering::Less) {
+            below += 1;
+        } else if total(&x, &hi) != Ordering::Greater {
+            inside.push(x);
+        }
+    }
+    inside.sort_unstable_by(total);
+    Window {
+        below,
+        values: runs(inside.into_iter().map(|v| (v, 1))),
     }
 }
 
@@ -573,6 +689,26 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn brackets_of_distinct_values_stay_small() {
+        // 10 partitions of 10 000 distinct values, interleaved: the brackets of every decile
+        // hold a few times Σ √m values, not the column.
+        let parts: Vec<Vec<f64>> = (0..10)
+            .map(|p| (0..10_000).map(|i| f64::from(i * 10 + p) * 0.5).collect())
+            .collect();
+        let sketches: Vec<ColumnSketch> = parts.iter().map(|p| sketch_column(p.clone())).collect();
+        assert_eq!(sketches[0].values.len(), 200);
+        let refs: Vec<&ColumnSketch> = sketches.iter().collect();
+        let ranks: Vec<u64> = (0..=10).map(|d| d * 99_999 / 10).collect();
+        for (&t, (lo, hi)) in ranks.iter().zip(bracket(&refs, &ranks).unwrap()) {
+            let windows: Vec<Window> = parts.iter().map(|p| window(p, lo, hi)).collect();
+            let below: u64 = windows.iter().map(|w| w.below).sum();
+            let inside: usize = windows.iter().map(|w| w.values.len()).sum();
+            assert!(below <= t && t < below + inside as u64, "rank {t}");
+            assert!(inside <= 1_000, "rank {t}: {inside} values in the bracket");
+        }
     }
 
     #[test]
