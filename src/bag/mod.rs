@@ -46,6 +46,7 @@ pub trait Item: Clone + Send + Sync + 'static {}
 impl<T: Clone + Send + Sync + 'static> Item for T {}
 
 pub use crate::graph::DEFAULT_SPLIT_EVERY;
+#[cfg_attr(not(feature = "frame"), allow(unused_imports))]
 pub(crate) use io::io_error;
 
 /// A lazy, partitioned collection of items. Cheap to clone; nothing runs until
