@@ -613,7 +613,8 @@ fn parquet_round_trip_with_row_group_partitions() {
     assert_eq!(split.compute().unwrap(), whole);
     let filtered = back.filter(col("y").gt(lit(0))).unwrap().select([col("y")]).unwrap();
     let text = filtered.explain();
-    assert!(text.contains("pushed into the scan"), "{text}");
+    println!("{text}");
+    assert!(text.contains("pushed into the scan") && text.contains("SELECTION"), "{text}");
     let want = whole
         .clone()
         .lazy()
