@@ -37,6 +37,7 @@ mod npy_arrays;
 pub mod random;
 mod rechunk;
 mod reduce;
+mod reshape;
 mod slice;
 mod statistics;
 pub mod stats;
