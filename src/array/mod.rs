@@ -23,6 +23,7 @@
 //!
 //! The crate re-exports [`ndarray`], whose types appear in this API.
 
+mod block_ref;
 mod blocks;
 mod chunks;
 mod collection;

@@ -77,11 +77,11 @@ impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
 
 /// Arrays over memory-mapped files (feature `mmap`).
 #[cfg(feature = "mmap")]
-mod mapped {
+pub(crate) mod mapped {
     use std::fmt;
     use std::sync::Arc;
 
-    use ndarray::{Dimension, IxDyn, Slice};
+    use ndarray::{ArrayViewD, Dimension, IxDyn, Slice};
 
     use crate::array::collection::block_key;
     use crate::array::npy::{NpyElem, NpyMap};
@@ -92,8 +92,13 @@ mod mapped {
     impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
         /// An array over a memory-mapped `.npy` file (open it with the `unsafe`
         /// [`NpyMap::open`](crate::array::npy::NpyMap::open), whose contract is that the file is not
-        /// modified while mapped). Nothing is read now: each block's task copies its part of the map
-        /// when it runs, so an array larger than memory is processed a few blocks at a time.
+        /// modified while mapped). Nothing is read now, and an array larger than memory is processed
+        /// a few blocks at a time. Reductions (`sum`, `mean`, `var`, `std`, `min`, `max`, their
+        /// `_axis` forms and `arg*`, also over elementwise expressions of mapped arrays) and
+        /// [`correlate`](Array::correlate) read the mapped bytes in place; other operations copy
+        /// each block out of the map when its task runs. With
+        /// [`NpyMap::with_release_after_read`](crate::array::npy::NpyMap::with_release_after_read),
+        /// the in-place readers also drop the pages they read from resident memory.
         ///
         /// # Errors
         /// [`Error::Metadata`](crate::Error::Metadata) if the file's dtype is not `A`, the rank does not match `D`, or
@@ -118,9 +123,16 @@ mod mapped {
             map.view::<A>()?; // the dtype and layout are checked now, not in every task
             let shape = map.header().shape.clone();
             let chunks = Chunks::uniform(&shape, block)?;
+            let views = MappedViews::<A> {
+                map: map.clone(),
+                chunks: chunks.clone(),
+                _t: std::marker::PhantomData,
+            };
+            let views = Node::new(unique_token("from_npy_view").into(), vec![], Box::new(views));
             let layer = MapBlocks::<A> {
                 map,
                 chunks: chunks.clone(),
+                views,
                 _t: std::marker::PhantomData,
             };
             let node = Node::new(unique_token("from_npy").into(), vec![], Box::new(layer));
@@ -131,7 +143,17 @@ mod mapped {
     struct MapBlocks<A> {
         map: Arc<NpyMap>,
         chunks: Chunks,
+        /// The same blocks as [`MappedBlock`] descriptors, for readers that read the map in place.
+        /// Not an input: it is in a graph only where such a reader asked for it.
+        views: Arc<Node>,
         _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    /// The node whose blocks are `node`'s as [`MappedBlock`]s, if `node` is a memory-mapped
+    /// array of `A`.
+    pub(crate) fn mapped_views<A: 'static>(node: &Node) -> Option<Arc<Node>> {
+        let layer = node.layer().as_any()?.downcast_ref::<MapBlocks<A>>()?;
+        Some(layer.views.clone())
     }
 
     impl<A> fmt::Debug for MapBlocks<A> {
@@ -156,6 +178,10 @@ mod mapped {
                 out.add(block_key(node, &index), Arc::new(op), &[])?;
             }
             Ok(())
+        }
+
+        fn as_any(&self) -> Option<&dyn std::any::Any> {
+            Some(self)
         }
     }
 
@@ -184,6 +210,110 @@ mod mapped {
                 Slice::from(start..start + self.shape[ax.axis.index()])
             });
             Ok(Arc::new(block.to_owned()))
+        }
+    }
+
+    /// A block of a memory-mapped array as a task value: where its elements lie in the map, not
+    /// the elements. [`block_ref`](crate::array::block_ref::block_ref) views it in place.
+    pub(crate) struct MappedBlock<A> {
+        map: Arc<NpyMap>,
+        offset: Vec<usize>,
+        shape: Vec<usize>,
+        /// `NpyMap::view::<A>`, kept so readers need not name `A: NpyElem`.
+        view: ViewFn<A>,
+    }
+
+    type ViewFn<A> = for<'m> fn(&'m NpyMap) -> crate::Result<ArrayViewD<'m, A>>;
+
+    impl<A> fmt::Debug for MappedBlock<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "MappedBlock({:?} at {:?})", self.shape, self.offset)
+        }
+    }
+
+    impl<A> MappedBlock<A> {
+        /// The block's elements, in place in the map.
+        pub(crate) fn view(&self) -> Result<ArrayViewD<'_, A>, BoxError> {
+            let mut view = (self.view)(&self.map)?;
+            view.slice_each_axis_inplace(|ax| {
+                let start = self.offset[ax.axis.index()];
+                Slice::from(start..start + self.shape[ax.axis.index()])
+            });
+            Ok(view)
+        }
+
+        /// Drops the pages the block lies in from resident memory, if the map asks for that.
+        /// The pages span the block's first to last element (for a block cut along trailing
+        /// axes, also pages of its neighbours, which are faulted in again if still needed).
+        pub(crate) fn release(&self) -> crate::Result<()> {
+            if !self.map.releases_after_read() || self.shape.contains(&0) {
+                return Ok(());
+            }
+            let full = &self.map.header().shape;
+            let flat = |index: &[usize]| index.iter().zip(full).fold(0, |acc, (&i, &n)| acc * n + i);
+            let last: Vec<usize> = self.offset.iter().zip(&self.shape).map(|(&o, &n)| o + n - 1).collect();
+            let size = std::mem::size_of::<A>();
+            self.map.release(flat(&self.offset) * size..(flat(&last) + 1) * size)
+        }
+    }
+
+    /// The blocks of a memory-mapped array as [`MappedBlock`] descriptors.
+    struct MappedViews<A> {
+        map: Arc<NpyMap>,
+        chunks: Chunks,
+        _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    impl<A> fmt::Debug for MappedViews<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "MappedViews({:?})", self.chunks)
+        }
+    }
+
+    impl<A: Element + NpyElem> Layer for MappedViews<A> {
+        fn op_name(&self) -> &str {
+            "from_npy_view"
+        }
+
+        fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+            for index in self.chunks.block_indices() {
+                let op = ViewBlock::<A> {
+                    map: self.map.clone(),
+                    offset: self.chunks.block_offset(&index),
+                    shape: self.chunks.block_shape(&index),
+                    _t: std::marker::PhantomData,
+                };
+                out.add(block_key(node, &index), Arc::new(op), &[])?;
+            }
+            Ok(())
+        }
+    }
+
+    struct ViewBlock<A> {
+        map: Arc<NpyMap>,
+        offset: Vec<usize>,
+        shape: Vec<usize>,
+        _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    impl<A> fmt::Debug for ViewBlock<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "ViewBlock({:?} at {:?})", self.shape, self.offset)
+        }
+    }
+
+    impl<A: Element + NpyElem> Op for ViewBlock<A> {
+        fn name(&self) -> &str {
+            "from_npy_view"
+        }
+
+        fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
+            Ok(Arc::new(MappedBlock::<A> {
+                map: self.map.clone(),
+                offset: self.offset.clone(),
+                shape: self.shape.clone(),
+                view: NpyMap::view::<A>,
+            }))
         }
     }
 }

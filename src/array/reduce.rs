@@ -4,8 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Axis, Dimension, IxDyn, RemoveAxis};
+use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, RemoveAxis};
 
+use crate::array::block_ref::{block_ref, for_each_run, readable_node};
 use crate::array::collection::block_key;
 use crate::array::{Array, Chunks, Element};
 use crate::delayed::Delayed;
@@ -20,12 +21,9 @@ pub(crate) trait Partial<A: Copy>: Clone + Send + Sync + 'static {
     fn add_slice(&mut self, values: &[A]);
     fn merge(self, other: Self) -> Self;
 
-    fn of_block(block: &ArrayD<A>) -> Self {
+    fn of_block(block: &ArrayViewD<'_, A>) -> Self {
         let mut p = Self::empty();
-        match block.as_slice() {
-            Some(values) => p.add_slice(values),
-            None => p.add_slice(&block.iter().copied().collect::<Vec<_>>()),
-        }
+        for_each_run(block, |values| p.add_slice(values));
         p
     }
 }
@@ -143,21 +141,25 @@ impl<A: Element, D: Dimension> Array<A, D> {
         let blocks = self.chunks.block_key_indices();
         // Over an elementwise expression, reduce its tiles as they are computed: the expression's
         // result is never written to memory (one pass over the inputs).
+        // Blocks of memory-mapped inputs are read in place (`readable_node`).
         let (inputs, chunk) = match self.elementwise_parts() {
             Some((expr, nodes)) => (
-                nodes,
+                nodes.iter().map(readable_node::<A>).collect(),
                 stage(name, move |inputs| {
-                    let blocks = inputs.iter().map(get::<ArrayD<A>>).collect::<Result<Vec<_>, _>>()?;
+                    let blocks = inputs.iter().map(block_ref::<A>).collect::<Result<Vec<_>, _>>()?;
+                    let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
                     let mut partial = P::empty();
-                    match expr.for_each_tile(&blocks, |tile| partial.add_slice(tile)) {
+                    match expr.for_each_tile(&views, |tile| partial.add_slice(tile)) {
                         Some(()) => Ok(Arc::new(partial)),
                         None => Err("a fused reduction's inputs do not share the block shape".into()),
                     }
                 }),
             ),
             None => (
-                vec![self.node.clone()],
-                stage(name, |inputs| Ok(Arc::new(P::of_block(get::<ArrayD<A>>(&inputs[0])?)))),
+                vec![readable_node::<A>(&self.node)],
+                stage(name, |inputs| {
+                    Ok(Arc::new(P::of_block(&block_ref::<A>(&inputs[0])?.view())))
+                }),
             ),
         };
         let layer = TreeReduce {
@@ -236,13 +238,7 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn sum_axis(&self, axis: usize) -> Result<Array<A, D::Smaller>> {
-        self.reduce_axis(
-            "sum",
-            axis,
-            |b: &ArrayD<A>, ax| b.sum_axis(Axis(ax)),
-            |a, b| a + b,
-            |s, _n| s,
-        )
+        self.reduce_axis("sum", axis, |b, ax| b.sum_axis(Axis(ax)), |a, b| a + b, |s, _n| s)
     }
 
     /// The mean along `axis` (NaN where the axis is empty).
@@ -254,7 +250,7 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
         self.reduce_axis(
             "mean",
             axis,
-            |b: &ArrayD<A>, ax| b.sum_axis(Axis(ax)),
+            |b, ax| b.sum_axis(Axis(ax)),
             |a, b| a + b,
             move |s: ArrayD<A>, _| s.mapv(|v| A::from_f64(if n == 0 { f64::NAN } else { v.to_f64() / n as f64 })),
         )
@@ -264,7 +260,7 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
         &self,
         name: &'static str,
         axis: usize,
-        chunk: impl Fn(&ArrayD<A>, usize) -> ArrayD<A> + Send + Sync + 'static,
+        chunk: impl Fn(ArrayViewD<'_, A>, usize) -> ArrayD<A> + Send + Sync + 'static,
         combine: impl Fn(ArrayD<A>, ArrayD<A>) -> ArrayD<A> + Send + Sync + 'static,
         finish: impl Fn(ArrayD<A>, usize) -> ArrayD<A> + Send + Sync + 'static,
     ) -> Result<Array<A, D::Smaller>> {
@@ -279,12 +275,13 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
 
     /// A reduction along `axis` through partial blocks of `P`: `chunk(block, axis, offset)` makes
     /// a partial from an input block that starts at `offset` along the axis, `combine` merges
-    /// two partials, `finish` turns the last into an output block of `B`.
+    /// two partials, `finish` turns the last into an output block of `B`. Blocks of a
+    /// memory-mapped array are read in place.
     pub(crate) fn reduce_axis_with<P: Clone + Send + Sync + 'static, B: Clone + Send + Sync + 'static>(
         &self,
         name: &'static str,
         axis: usize,
-        chunk: impl Fn(&ArrayD<A>, usize, usize) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
+        chunk: impl Fn(ArrayViewD<'_, A>, usize, usize) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
         combine: impl Fn(ArrayD<P>, ArrayD<P>) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
         finish: impl Fn(ArrayD<P>) -> Result<ArrayD<B>, BoxError> + Send + Sync + 'static,
     ) -> Result<Array<B, D::Smaller>> {
@@ -299,7 +296,7 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
         let chunk_at: ChunkAt = Arc::new(move |offset| {
             let chunk = chunk.clone();
             stage("partial", move |inputs| {
-                Ok(Arc::new(chunk(get::<ArrayD<A>>(&inputs[0])?, axis, offset)?))
+                Ok(Arc::new(chunk(block_ref::<A>(&inputs[0])?.view(), axis, offset)?))
             })
         });
         let layer = AxisReduce {
@@ -319,7 +316,8 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
             }),
             split_every: DEFAULT_SPLIT_EVERY,
         };
-        let node = Node::new(unique_token(name).into(), vec![self.node.clone()], Box::new(layer));
+        let input = readable_node::<A>(&self.node);
+        let node = Node::new(unique_token(name).into(), vec![input], Box::new(layer));
         Array::<B, IxDyn>::from_node(node, Arc::new(out_chunks)).with_dim()
     }
 }

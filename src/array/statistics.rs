@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Dimension, RemoveAxis};
+use ndarray::{ArrayD, ArrayViewD, Dimension, RemoveAxis};
 
+use crate::array::block_ref::{block_ref, readable_node};
 use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
 use crate::array::{Array, Element};
 use crate::delayed::Delayed;
@@ -112,8 +113,8 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
     }
 }
 
-fn moments_block<A: StatElem>(block: &ArrayD<A>, axis: usize) -> Result<ArrayD<Moments>, BoxError> {
-    Ok(stats::moments_axis(block.view(), axis)?)
+fn moments_block<A: StatElem>(block: ArrayViewD<'_, A>, axis: usize) -> Result<ArrayD<Moments>, BoxError> {
+    Ok(stats::moments_axis(block, axis)?)
 }
 
 fn merge_blocks<P: Clone>(a: ArrayD<P>, b: ArrayD<P>, f: impl Fn(P, P) -> P) -> Result<ArrayD<P>, BoxError> {
@@ -170,7 +171,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
         self.reduce_axis_with(
             "min",
             axis,
-            |b, ax, _| Ok(stats::min_axis(b.view(), ax)?),
+            |b, ax, _| Ok(stats::min_axis(b, ax)?),
             |a, b| merge_blocks(a, b, stats::combine_min),
             Ok,
         )
@@ -184,7 +185,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
         self.reduce_axis_with(
             "max",
             axis,
-            |b, ax, _| Ok(stats::max_axis(b.view(), ax)?),
+            |b, ax, _| Ok(stats::max_axis(b, ax)?),
             |a, b| merge_blocks(a, b, stats::combine_max),
             Ok,
         )
@@ -208,7 +209,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
         self.reduce_axis_with(
             "argmin",
             axis,
-            |b, ax, offset| Ok(stats::argmin_axis(b.view(), ax, offset)?),
+            |b, ax, offset| Ok(stats::argmin_axis(b, ax, offset)?),
             |a, b| merge_blocks(a, b, stats::combine_argmin),
             |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
         )
@@ -222,7 +223,7 @@ impl<A: StatElem, D: RemoveAxis> Array<A, D> {
         self.reduce_axis_with(
             "argmax",
             axis,
-            |b, ax, offset| Ok(stats::argmax_axis(b.view(), ax, offset)?),
+            |b, ax, offset| Ok(stats::argmax_axis(b, ax, offset)?),
             |a, b| merge_blocks(a, b, stats::combine_argmax),
             |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index)),
         )
@@ -267,9 +268,9 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
             .map(|index| {
                 let (offset, shape) = (self.chunks.block_offset(index), shape.clone());
                 stage(name, move |inputs: Vec<Value>| {
-                    let block = inputs[0].downcast_ref::<ArrayD<A>>().ok_or("expected a block")?;
+                    let block = block_ref::<A>(&inputs[0])?;
                     let mut best: Partial<A> = None;
-                    for (local, &value) in block.indexed_iter() {
+                    for (local, &value) in block.view().indexed_iter() {
                         let flat = local
                             .slice()
                             .iter()
@@ -307,7 +308,7 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
         };
         Delayed::from_node(Node::new(
             unique_token(name).into(),
-            vec![self.node.clone()],
+            vec![readable_node::<A>(&self.node)],
             Box::new(layer),
         ))
     }
