@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ndarray::{Array2, Axis, Ix2, IxDyn};
 
-use crate::array::block_ref::{block_ref, readable_node};
+use crate::array::block_view::{block_view, readable_node};
 use crate::array::collection::block_key;
 use crate::array::corr::correlate_row_slices;
 use crate::array::{Array, Chunks, CorrElem, Element};
@@ -173,7 +173,7 @@ impl<A: Element + CorrElem> Op for CorrelateStrip<A> {
     }
 
     fn call(&self, inputs: Vec<Value>) -> Result<Value, BoxError> {
-        let blocks = inputs.iter().map(block_ref::<A>).collect::<Result<Vec<_>, _>>()?;
+        let blocks = inputs.iter().map(block_view::<A>).collect::<Result<Vec<_>, _>>()?;
         let (data, targets) = blocks.split_at(self.blocks);
         // A block whose rows are not contiguous in memory (not one this crate makes) is copied.
         let copies = data

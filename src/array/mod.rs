@@ -23,7 +23,7 @@
 //!
 //! The crate re-exports [`ndarray`], whose types appear in this API.
 
-mod block_ref;
+mod block_view;
 mod blocks;
 mod chunks;
 mod collection;

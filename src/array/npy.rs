@@ -1200,13 +1200,13 @@ impl NpyMap {
             .map_err(|err| Error::Internal(format!("{}: {err}", self.src)))
     }
 
-    /// Asks the array tasks that read blocks of this map to drop the pages they read from this
-    /// process's resident memory once they are done with a block ([`release`](NpyMap::release)),
-    /// so a reduction over a file larger than memory keeps only the blocks in flight resident.
-    /// Off by default: a block read again (by another reduction in the same compute, or the next
-    /// compute) is then faulted in again from the page cache, or from disk if the kernel evicted
-    /// it. Only reads that go straight to the map (reductions, `correlate`) release; blocks other
-    /// operations copy out of it are released by their copies being freed.
+    /// Asks array computations that read blocks of this map in place to drop each block's pages
+    /// from this process's resident memory once the block's last reader in the compute is done
+    /// ([`release`](NpyMap::release)), so a reduction over a file larger than memory keeps only
+    /// the blocks in flight resident. Off by default: a block read again (by the next compute)
+    /// is then faulted in again from the page cache, or from disk if the kernel evicted it. Only
+    /// in-place reads (reductions, `correlate`) release; blocks other operations copy out of the
+    /// map are released by their copies being freed.
     ///
     /// # Examples
     /// ```

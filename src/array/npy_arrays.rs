@@ -214,7 +214,8 @@ pub(crate) mod mapped {
     }
 
     /// A block of a memory-mapped array as a task value: where its elements lie in the map, not
-    /// the elements. [`block_ref`](crate::array::block_ref::block_ref) views it in place.
+    /// the elements. [`block_view`](crate::array::block_view::block_view) views it in place;
+    /// dropping it (the executor does after its last reader) releases its pages if the map asks.
     pub(crate) struct MappedBlock<A> {
         map: Arc<NpyMap>,
         offset: Vec<usize>,
@@ -245,7 +246,7 @@ pub(crate) mod mapped {
         /// Drops the pages the block lies in from resident memory, if the map asks for that.
         /// The pages span the block's first to last element (for a block cut along trailing
         /// axes, also pages of its neighbours, which are faulted in again if still needed).
-        pub(crate) fn release(&self) -> crate::Result<()> {
+        fn release(&self) -> crate::Result<()> {
             if !self.map.releases_after_read() || self.shape.contains(&0) {
                 return Ok(());
             }
@@ -254,6 +255,13 @@ pub(crate) mod mapped {
             let last: Vec<usize> = self.offset.iter().zip(&self.shape).map(|(&o, &n)| o + n - 1).collect();
             let size = std::mem::size_of::<A>();
             self.map.release(flat(&self.offset) * size..(flat(&last) + 1) * size)
+        }
+    }
+
+    impl<A> Drop for MappedBlock<A> {
+        fn drop(&mut self) {
+            // Advice about memory only: a refusal leaves the data and the map as they were.
+            let _ = self.release();
         }
     }
 

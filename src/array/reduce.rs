@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, RemoveAxis};
 
-use crate::array::block_ref::{block_ref, for_each_run, readable_node};
+use crate::array::block_view::{block_view, for_each_run, readable_node};
 use crate::array::collection::block_key;
 use crate::array::{Array, Chunks, Element};
 use crate::delayed::Delayed;
@@ -146,10 +146,9 @@ impl<A: Element, D: Dimension> Array<A, D> {
             Some((expr, nodes)) => (
                 nodes.iter().map(readable_node::<A>).collect(),
                 stage(name, move |inputs| {
-                    let blocks = inputs.iter().map(block_ref::<A>).collect::<Result<Vec<_>, _>>()?;
-                    let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+                    let blocks = inputs.iter().map(block_view::<A>).collect::<Result<Vec<_>, _>>()?;
                     let mut partial = P::empty();
-                    match expr.for_each_tile(&views, |tile| partial.add_slice(tile)) {
+                    match expr.for_each_tile(&blocks, |tile| partial.add_slice(tile)) {
                         Some(()) => Ok(Arc::new(partial)),
                         None => Err("a fused reduction's inputs do not share the block shape".into()),
                     }
@@ -157,9 +156,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
             ),
             None => (
                 vec![readable_node::<A>(&self.node)],
-                stage(name, |inputs| {
-                    Ok(Arc::new(P::of_block(&block_ref::<A>(&inputs[0])?.view())))
-                }),
+                stage(name, |inputs| Ok(Arc::new(P::of_block(&block_view::<A>(&inputs[0])?)))),
             ),
         };
         let layer = TreeReduce {
@@ -296,7 +293,7 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
         let chunk_at: ChunkAt = Arc::new(move |offset| {
             let chunk = chunk.clone();
             stage("partial", move |inputs| {
-                Ok(Arc::new(chunk(block_ref::<A>(&inputs[0])?.view(), axis, offset)?))
+                Ok(Arc::new(chunk(block_view::<A>(&inputs[0])?, axis, offset)?))
             })
         });
         let layer = AxisReduce {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, ArrayViewD, Dimension, RemoveAxis};
 
-use crate::array::block_ref::{block_ref, readable_node};
+use crate::array::block_view::{block_view, readable_node};
 use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
 use crate::array::{Array, Element};
 use crate::delayed::Delayed;
@@ -268,9 +268,9 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
             .map(|index| {
                 let (offset, shape) = (self.chunks.block_offset(index), shape.clone());
                 stage(name, move |inputs: Vec<Value>| {
-                    let block = block_ref::<A>(&inputs[0])?;
+                    let block = block_view::<A>(&inputs[0])?;
                     let mut best: Partial<A> = None;
-                    for (local, &value) in block.view().indexed_iter() {
+                    for (local, &value) in block.indexed_iter() {
                         let flat = local
                             .slice()
                             .iter()

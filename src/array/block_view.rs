@@ -1,7 +1,9 @@
 //! A block as a kernel reads it: an owned ndarray block that a task produced, or (feature
 //! `mmap`) a descriptor of a block lying in a memory-mapped file, read in place. Readers that
 //! can work from a view (reductions, `correlate`) ask for [`readable_node`] instead of an
-//! array's own node and read every input through [`block_ref`]; nothing else sees descriptors.
+//! array's own node and read every input through [`block_view`]; nothing else sees
+//! descriptors. A descriptor releases its pages when the executor drops it, after its last
+//! reader (if its map asks for that).
 
 use std::sync::Arc;
 
@@ -23,47 +25,15 @@ pub(crate) fn readable_node<A: 'static>(node: &Arc<Node>) -> Arc<Node> {
     node.clone()
 }
 
-/// A block borrowed from a task value, viewed in place. Dropping it releases a mapped block's
-/// pages if its map asks for that (`NpyMap::with_release_after_read`).
-pub(crate) struct BlockRef<'a, A> {
-    view: ArrayViewD<'a, A>,
-    #[cfg(feature = "mmap")]
-    mapped: Option<&'a MappedBlock<A>>,
-}
-
-impl<A> BlockRef<'_, A> {
-    /// The block's elements.
-    pub(crate) fn view(&self) -> ArrayViewD<'_, A> {
-        self.view.view()
-    }
-}
-
-impl<A> Drop for BlockRef<'_, A> {
-    fn drop(&mut self) {
-        #[cfg(feature = "mmap")]
-        if let Some(block) = self.mapped {
-            // Releasing is advice about memory; a refusal leaves the data as it was.
-            let _ = block.release();
-        }
-    }
-}
-
 /// The one place kernels get a block's elements from a task value: an `ArrayD<A>`, or a mapped
 /// block's descriptor viewed in the map.
-pub(crate) fn block_ref<A: 'static>(value: &Value) -> Result<BlockRef<'_, A>, BoxError> {
+pub(crate) fn block_view<A: 'static>(value: &Value) -> Result<ArrayViewD<'_, A>, BoxError> {
     if let Some(block) = value.downcast_ref::<ndarray::ArrayD<A>>() {
-        return Ok(BlockRef {
-            view: block.view(),
-            #[cfg(feature = "mmap")]
-            mapped: None,
-        });
+        return Ok(block.view());
     }
     #[cfg(feature = "mmap")]
     if let Some(block) = value.downcast_ref::<MappedBlock<A>>() {
-        return Ok(BlockRef {
-            view: block.view()?,
-            mapped: Some(block),
-        });
+        return block.view();
     }
     Err(format!("expected a block of {}", std::any::type_name::<A>()).into())
 }
