@@ -22,10 +22,12 @@ use crate::graph::{Layer, Lowering, Node, Op, Value, take_value, unique_token};
 
 impl<A: Element, D: Dimension> Array<A, D> {
     /// The same elements in C (row-major) order, in a new `shape`; one length may be `-1`, to
-    /// be inferred from the others (NumPy's and Dask's `reshape`). Axes that keep their length
-    /// at the end of the shape keep their chunks; elsewhere the input is first rechunked so each
-    /// block reshapes on its own (see the [module notes](self)), with blocks no larger than the
-    /// input's largest.
+    /// be inferred from the others (NumPy's and Dask's `reshape`). Blocks are reshaped one by
+    /// one, with no data moving between them, after the input is rechunked to allow it: the axes
+    /// split into groups at every point where the trailing input and output lengths hold the same
+    /// number of elements; an axis that is a group of its own on both sides keeps its chunks; in
+    /// any other group only the leading axis stays cut (its blocks merged to whole output rows,
+    /// then split to the input's largest block size) and the others are made whole.
     ///
     /// # Errors
     /// [`Error::Metadata`], while building, if the shape has more than one `-1` or another
