@@ -1866,6 +1866,18 @@ mod tests {
         assert_eq!(map.view2::<f64>().unwrap(), a);
         assert_eq!(map.header().shape, vec![50, 7]);
         assert_eq!(map.data().len(), 50 * 7 * 8);
+        // Releasing pages leaves the data as it was; ranges outside the data are refused.
+        map.release(8..2000).unwrap();
+        map.release(0..0).unwrap();
+        assert_eq!(map.view2::<f64>().unwrap(), a);
+        for bad in [0..50 * 7 * 8 + 1, std::ops::Range { start: 9, end: 8 }] {
+            let err = map.release(bad).unwrap_err();
+            assert!(
+                matches!(err, Error::Metadata(_)) && err.to_string().contains("cannot release"),
+                "{err}"
+            );
+        }
+        assert!(!map.releases_after_read());
         for err in [
             map.view::<f32>().unwrap_err(),
             map.view::<i64>().unwrap_err(),
