@@ -17,6 +17,7 @@ use crate::graph::{Node, Value};
 
 /// The node whose blocks a view reader of `node` reads: for a memory-mapped array of `A`, its
 /// blocks as descriptors (no copy); otherwise `node` itself.
+#[cfg_attr(not(feature = "mmap"), allow(clippy::extra_unused_type_parameters))]
 pub(crate) fn readable_node<A: 'static>(node: &Arc<Node>) -> Arc<Node> {
     #[cfg(feature = "mmap")]
     if let Some(views) = mapped_views::<A>(node) {
