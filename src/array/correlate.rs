@@ -16,7 +16,8 @@ use crate::graph::{Key, Layer, Lowering, Node, Op, Value, unique_token};
 impl<A: Element + CorrElem> Array<A, Ix2> {
     /// The Pearson correlation of column `target` with every column, over each half-open row
     /// range: an array of shape `(ranges.len(), ncols)`, chunked like the columns. See
-    /// [`correlate_ranges`](crate::array::correlate_ranges) for the numbers (NaN for zero variance, ranges of length 0 or 1).
+    /// [`correlate_ranges`](crate::array::correlate_ranges) for the numbers (NaN for zero
+    /// variance, ranges of length 0 or 1).
     ///
     /// Each column block is one task, which reads only the row blocks the ranges touch, plus the
     /// target's column; column blocks run in parallel. The kernel reads the rows of the blocks in
