@@ -14,11 +14,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
+use serde::{Deserialize, Serialize};
 
 use crate::array::collection::block_key;
+use crate::array::remote::{Dtype, op_spec, params, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Layer, Lowering, Node, Op, Value, take_value, unique_token};
+use crate::graph::{Layer, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
+use crate::registry::OpFactory;
 
 impl<A: Element, D: Dimension> Array<A, D> {
     /// The same elements in C (row-major) order, in a new `shape`; one length may be `-1`, to
@@ -271,6 +274,34 @@ impl<A: Element> Op for ReshapeBlock<A> {
             )
         })?;
         Ok(Arc::new(reshaped))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        op_spec(
+            "array.reshape",
+            &ReshapeSpec {
+                dtype: Dtype::of::<A>()?,
+                shape: self.shape.clone(),
+            },
+        )
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReshapeSpec {
+    dtype: Dtype,
+    shape: Vec<usize>,
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "array.reshape",
+        build: |p| {
+            let spec: ReshapeSpec = params(p)?;
+            with_element!(spec.dtype, A => {
+                Ok(Arc::new(ReshapeBlock::<A> { shape: spec.shape, _t: std::marker::PhantomData }) as Arc<dyn Op>)
+            })
+        },
     }
 }
 
