@@ -9,7 +9,15 @@
 //!   map/filter, tree reductions, groupby and file I/O (Dask's `dask.bag`).
 //! - [`array::Array`] (feature `array`): a chunked n-dimensional array of ndarray blocks
 //!   (Dask's `dask.array`), with the SIMD correlation kernel as a built-in reduction.
-//! - [`frame::DataFrame`] (feature `frame`): a partitioned table of polars DataFrames (Dask's
+// The DataFrame is linked only where it is built (a link to a missing item fails the docs).
+#![cfg_attr(
+    feature = "frame",
+    doc = "- [`frame::DataFrame`] (feature `frame`): a partitioned table of polars DataFrames (Dask's"
+)]
+#![cfg_attr(
+    not(feature = "frame"),
+    doc = "- `frame::DataFrame` (feature `frame`): a partitioned table of polars DataFrames (Dask's"
+)]
 //!   `dask.dataframe`), with polars expressions, pushdown into the CSV and Parquet readers,
 //!   exact partitioned aggregations, joins and sorting through shuffles.
 //!

@@ -405,6 +405,7 @@ fn in_place_reads_of_a_map_rebuild_as_reads_of_the_file() {
     }
 
     // Every descriptor task rebuilds as a read of the file, and yields an owned block there.
+    // SAFETY: as above; the file is rewritten below only after `x` (and so the map) is dropped.
     let map = Arc::new(unsafe { NpyMap::open(&path) }.unwrap());
     let x = Array::<f64, Ix2>::from_npy_map(map, &[10, 4]).unwrap();
     for c in [
