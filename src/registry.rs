@@ -285,7 +285,10 @@ impl GraphSpec {
                          A closure cannot be sent: write it as a `fn`, register it with \
                          `drask::register_fn!(name)` (or `register_fn!(try name)` for a function returning \
                          `Result`) and build calls with `drask::registered!(name)`. Plain-value arguments, \
-                         literals and collected lists need a codec for their type: `drask::register_codec!(Type)`",
+                         literals and collected lists need a codec for their type: `drask::register_codec!(Type)`. \
+                         Bag operations need their item type registered with `drask::register_bag_type!(Type)`, \
+                         and the functions passed to them with `drask::register_bag_fn!(role name)` (for example \
+                         `register_bag_fn!(map parse)`)",
                         task.key,
                         task.op.name()
                     ))

@@ -19,6 +19,7 @@ pub use lines::ReadError;
 pub use read::{BadLines, EncodingErrors, ReadJson, ReadText, json_field};
 pub use source::Source;
 pub use write::ToText;
+pub(crate) use write::write_op;
 
 use crate::bag::Bag;
 use crate::error::Result;
