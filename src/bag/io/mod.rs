@@ -6,6 +6,7 @@
 //! that is not UTF-8 or not JSON, a file deleted since) fails `compute()` with a [`ReadError`]
 //! that names the file, the line and the byte offset.
 
+mod field_scan;
 mod iter;
 mod lines;
 mod read;
