@@ -50,6 +50,7 @@ pub(crate) fn scan_field<'a>(text: &'a str, name: &str) -> Option<Found<'a>> {
     s.ws();
     s.eat(b'{')?;
     s.ws();
+    let wanted = name.as_bytes();
     let mut found = Found::Missing;
     if s.peek() == Some(b'}') {
         s.i += 1;
@@ -66,7 +67,8 @@ pub(crate) fn scan_field<'a>(text: &'a str, name: &str) -> Option<Found<'a>> {
             s.eat(b':')?;
             s.ws();
             let start = s.i;
-            if key == name.as_bytes() {
+            // Length and first byte rule out most keys without a call to `memcmp`.
+            if key.len() == wanted.len() && key.first() == wanted.first() && key == wanted {
                 if found != Found::Missing {
                     // serde_json builds every occurrence (an earlier one can fail): its call.
                     return None;
