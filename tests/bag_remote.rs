@@ -373,6 +373,17 @@ fn json_bags_round_trip_from_file_to_counts() {
         [("ada".to_string(), 1), ("bob".to_string(), 1)]
     );
     assert_eq!(remotely(&rows.count()), 2);
+    // JSON values are items of their own: counted, deduplicated, written as text.
+    let names = Bag::read_json(dir.join("*.jsonl"))
+        .unwrap()
+        .pluck_or("name", Json::Null);
+    assert_eq!(
+        remotely(&names.frequencies()),
+        [(json!("ada"), 2), (json!("bob"), 1), (Json::Null, 1)]
+    );
+    assert_eq!(remotely(&names.distinct()), [json!("ada"), json!("bob"), Json::Null]);
+    let written = remotely(&names.to_text(dir.join("out"), drask::bag::ToText::new()));
+    assert_eq!(std::fs::read_to_string(&written[0]).unwrap(), "\"ada\"\n\"bob\"\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -145,18 +145,25 @@ enum Pluck {
     Index(usize),
 }
 
-/// The spec of a pluck op: what it takes, and the default.
+/// The spec of a pluck op: what it takes, and the default. (Not an `Option<Json>`: a default of
+/// `null` would come back as no default.)
 #[derive(Serialize, Deserialize)]
 struct PluckSpec {
     pluck: Pluck,
-    default: Option<Json>,
+    default: Fallback,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Fallback {
+    None,
+    Value(Json),
 }
 
 /// The op of `pluck`, `pluck_or`, `pluck_index` and `pluck_index_or`.
 fn pluck_op(pluck: Pluck, default: Option<Json>) -> Arc<dyn Op> {
     let spec = PluckSpec {
         pluck: pluck.clone(),
-        default: default.clone(),
+        default: default.clone().map_or(Fallback::None, Fallback::Value),
     };
     let spec = serde_json::to_value(spec)
         .ok()
@@ -178,7 +185,11 @@ inventory::submit! {
         name: "bag.pluck",
         build: |params| {
             let spec = PluckSpec::deserialize(params)?;
-            Ok(pluck_op(spec.pluck, spec.default))
+            let default = match spec.default {
+                Fallback::None => None,
+                Fallback::Value(v) => Some(v),
+            };
+            Ok(pluck_op(spec.pluck, default))
         },
     }
 }

@@ -741,4 +741,5 @@ macro_rules! json_codecs {
     };
 }
 
-json_codecs!(Json, Vec<Json>, Option<Json>, (Json, u64), Vec<(Json, u64)>);
+// Not `Option<Json>`: its JSON text cannot tell `Some(null)` from `None`.
+json_codecs!(Json, Vec<Json>, (Json, u64), Vec<(Json, u64)>);
