@@ -55,8 +55,6 @@ use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
 use layers::{Blockwise, Partitions};
 use remote::{Spec, type_id_of};
 
-#[doc(hidden)]
-pub use remote as __remote;
 pub use remote::{BagFn, BagType, is_bag_type};
 
 pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText, json_field};

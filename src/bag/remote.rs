@@ -571,11 +571,11 @@ macro_rules! register_bag_type {
                 type_id: ::std::any::TypeId::of::<$ty>,
                 build: |name, params| {
                     #[allow(unused_imports)]
-                    use $crate::bag::__remote::probe::{
+                    use $crate::bag::remote::probe::{
                         NoHash, NoMean, NoOrder, NoSum, NoText, Probe, ViaHash, ViaMean, ViaOrder, ViaSum, ViaText,
                     };
                     let probe = &&Probe::<$ty>::NEW;
-                    $crate::bag::__remote::build_typed::<$ty>(
+                    $crate::bag::remote::build_typed::<$ty>(
                         name,
                         params,
                         &[probe.sum_ops(), probe.order_ops(), probe.mean_ops(), probe.hash_ops(), probe.text_ops()],
@@ -641,7 +641,7 @@ macro_rules! register_bag_fn {
         $crate::__inventory::submit! {
             $crate::registry::OpFactory {
                 name: $crate::register_bag_fn!(@name $role $($f),+),
-                build: |params| $crate::bag::__remote::roles::$role(
+                build: |params| $crate::bag::remote::roles::$role(
                     $crate::register_bag_fn!(@name $role $($f),+), params, $($f),+),
             }
         }
@@ -649,7 +649,7 @@ macro_rules! register_bag_fn {
             $crate::bag::BagFn {
                 role: stringify!($role),
                 name: $crate::register_bag_fn!(@name $role $($f),+),
-                fns: || ::std::vec![$($crate::bag::__remote::type_id_of(&$f)),+],
+                fns: || ::std::vec![$($crate::bag::remote::type_id_of(&$f)),+],
             }
         }
     };
