@@ -179,4 +179,3 @@ impl Op for WriteOp {
     }
 }
 
-crate::register_codec!(PathBuf, Vec<PathBuf>);
