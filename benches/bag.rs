@@ -2,6 +2,9 @@
 //! JSON-lines value counts plus top-k (8 files × 50,000 records, about 20 MB, reported in
 //! records per second) and letters (read, sort and count the characters of 8 files of 2 MiB,
 //! reported in bytes per second). The data is written once into a fresh temp dir at start.
+//! `json_field` compares the one-field parse alone on the same records, per line from memory:
+//! drask's scanner, serde_json with a struct of the one field (the others skipped as
+//! `IgnoredAny`, the approach the scanner replaced), and whole `serde_json::Value`s.
 //!
 //! `cargo bench --bench bag`
 
@@ -110,9 +113,54 @@ fn letters(c: &mut Criterion, dir: &Path) {
     group.finish();
 }
 
+/// Only `name`; serde's derive skips every other field without building it.
+#[derive(serde::Deserialize)]
+struct NameOnly {
+    #[serde(default)]
+    name: Value,
+}
+
+fn json_field(c: &mut Criterion, dir: &Path) {
+    let (paths, _) = data::write_json(&dir.join("json-one"), 1, RECORDS).unwrap();
+    let text = std::fs::read_to_string(&paths[0]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let scanner = || {
+        lines
+            .iter()
+            .map(|l| drask::bag::json_field(l, "name").unwrap())
+            .filter(Value::is_string)
+            .count()
+    };
+    let serde_seed = || {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str::<NameOnly>(l).unwrap().name)
+            .filter(Value::is_string)
+            .count()
+    };
+    let whole = || {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["name"].take())
+            .filter(Value::is_string)
+            .count()
+    };
+    assert_eq!(scanner(), lines.len());
+    assert_eq!(serde_seed(), lines.len());
+    assert_eq!(whole(), lines.len());
+
+    let mut group = c.benchmark_group("json_field");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("drask_scanner", |b| b.iter(|| black_box(scanner())));
+    group.bench_function("serde_json_one_field_struct", |b| b.iter(|| black_box(serde_seed())));
+    group.bench_function("serde_json_whole_value", |b| b.iter(|| black_box(whole())));
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("drask-bench-bag-{}", std::process::id()));
     let _cleanup = Cleanup(dir.clone());
+    json_field(c, &dir);
     json_topk(c, &dir);
     letters(c, &dir);
 }

@@ -10,7 +10,8 @@
 //! is the best of N runs (build, compute, and collect into one polars frame). With `--compare`
 //! the same query also runs on polars' own lazy engine over the same files, and the line gains
 //! `"polars_seconds"` and `"ratio"` (drask / polars), with the results checked equal.
-//! `--csv generate` writes (once) and reads the standard data set of `gen_csv`.
+//! `--csv generate` writes (once) and reads the standard data set of `gen_csv`. On Linux the line
+//! also has `"peak_rss_bytes"`, the process's peak resident memory (VmHWM).
 
 #[path = "gen_csv.rs"]
 mod gen_csv;
@@ -139,6 +140,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         line["polars_seconds"] = Json::from(polars_best);
         line["ratio"] = Json::from(best / polars_best);
     }
+    if let Some(peak) = peak_rss_bytes() {
+        line["peak_rss_bytes"] = Json::from(peak);
+    }
     println!("{line}");
     Ok(())
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (Linux only).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

@@ -28,6 +28,24 @@ pub mod for_dask_users {
     //! | `da.where(c, a, b)` | `a.select(&c, &b)?` |
     //! | `x.rechunk((500, 500))` | `x.rechunk(&[500, 500])?` |
     //! | `x @ y` | `x.dot(&y)?` |
+    //! | `dd.read_csv("*.csv", blocksize="64MB")` | `ReadCsv::new("*.csv").build()?` (feature `frame`; 64 MiB blocks) |
+    //! | `dd.read_parquet(path)` | `DataFrame::read_parquet(path)?` |
+    //! | `dd.from_pandas(pdf, npartitions=4)` | `DataFrame::from_polars(df, 4)?` |
+    //! | `df[df.y > 0.5].assign(z=df.x * df.y)` | `df.filter(col("y").gt(lit(0.5)))?.with_columns([(col("x") * col("y")).alias("z")])?` |
+    //! | `df.groupby("k").x.mean()` | `df.group_by([col("k")]).agg([col("x").mean()])?` (`split_out`, `split_every` as in Dask) |
+    //! | `df.merge(other, on="k", how="left")` | `df.join(&other, &["k"], &["k"], How::Left)?` |
+    #![cfg_attr(
+        feature = "frame",
+        doc = "| `df.set_index(\"k\")` | `df.set_index(\"k\")?` (a sorted column with known [`divisions`](crate::frame::DataFrame::divisions)) |"
+    )]
+    #![cfg_attr(
+        not(feature = "frame"),
+        doc = "| `df.set_index(\"k\")` | `df.set_index(\"k\")?` (a sorted column with known `divisions`) |"
+    )]
+    //! | `df.map_partitions(f, meta=...)` | `df.map_partitions(f, Some(schema))?` (or `map_partitions_registered(registered!(f), ..)` for remote) |
+    //! | `df.describe()`, `df.quantile(0.9)` | `df.describe()?`, `df.quantile(0.9, QuantileMethod::Linear)?` (exact percentiles, polars' table) |
+    //! | `df.repartition(partition_size="100MB")` | `df.repartition_by_size(100 << 20)?` |
+    //! | `df.to_parquet(dir)` | `df.to_parquet(dir)?.compute()?` |
     //!
     //! ## Differences that matter
     //! - **Errors are values.** A failing task makes `compute()` return
@@ -69,8 +87,16 @@ pub mod feature_flags {
     //! | `progress` | yes | [`ComputeOptions::progress`](crate::ComputeOptions) and [`ProgressBar`](crate::diagnostics) | indicatif |
     //! | `array` | yes | the chunked [`Array`](crate::array::Array) and its kernels (SIMD correlation) | ndarray |
     //! | `mmap` | yes | memory-mapped `.npy` input ([`npy::NpyMap`](crate::array::npy)) | memmap2 |
+    #![cfg_attr(
+        feature = "frame",
+        doc = "| `frame` | no | the partitioned [`DataFrame`](crate::frame::DataFrame) over polars | polars (a long first build: about 10 minutes in debug, 13 in release on 2 cores) |"
+    )]
+    #![cfg_attr(
+        not(feature = "frame"),
+        doc = "| `frame` | no | the partitioned `DataFrame` over polars | polars (a long first build: about 10 minutes in debug, 13 in release on 2 cores) |"
+    )]
     //!
     //! The core — task graph, optimizer, executors, Delayed, Bag, registry, task stream — always
     //! builds (`--no-default-features`). Heavy dependencies get a feature of their own: polars
-    //! will come behind `frame`, networking behind `distributed`.
+    //! behind `frame`, networking behind `distributed` when it comes.
 }

@@ -8,8 +8,18 @@
 //! - [`Bag`]: a partitioned collection of any items — text lines, JSON records, paths — with
 //!   map/filter, tree reductions, groupby and file I/O (Dask's `dask.bag`).
 //! - [`array::Array`] (feature `array`): a chunked n-dimensional array of ndarray blocks
-//!   (Dask's `dask.array`), with the SIMD correlation kernel as a built-in reduction. The
-//!   DataFrame is next.
+//!   (Dask's `dask.array`), with the SIMD correlation kernel as a built-in reduction.
+// The DataFrame is linked only where it is built (a link to a missing item fails the docs).
+#![cfg_attr(
+    feature = "frame",
+    doc = "- [`frame::DataFrame`] (feature `frame`): a partitioned table of polars DataFrames (Dask's"
+)]
+#![cfg_attr(
+    not(feature = "frame"),
+    doc = "- `frame::DataFrame` (feature `frame`): a partitioned table of polars DataFrames (Dask's"
+)]
+//!   `dask.dataframe`), with polars expressions, pushdown into the CSV and Parquet readers,
+//!   exact partitioned aggregations, joins and sorting through shuffles.
 //!
 //! Coming from Dask? Read [`doc::for_dask_users`]; the features are in [`doc::feature_flags`].
 //!

@@ -287,7 +287,10 @@ impl GraphSpec {
                          `Result`) and build calls with `drask::registered!(name)` (for `Array::map_blocks`, pass \
                          it to `Array::map_blocks_registered`; for `DataFrame::map_partitions`, to \
                          `DataFrame::map_partitions_registered`). Plain-value arguments, \
-                         literals and collected lists need a codec for their type: `drask::register_codec!(Type)`",
+                         literals and collected lists need a codec for their type: `drask::register_codec!(Type)`. \
+                         Bag operations need their item type registered with `drask::register_bag_type!(Type)`, \
+                         and the functions passed to them with `drask::register_bag_fn!(role name)` (for example \
+                         `register_bag_fn!(map parse)`)",
                         task.key,
                         task.op.name()
                     ))

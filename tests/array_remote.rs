@@ -153,6 +153,35 @@ fn element_families<A: Element + StatElem + drask::array::npy::NpyElem>() {
             .dot(&Array::from_array(Array2::<A>::zeros((0, 3)), &[1, 2]).unwrap())
             .unwrap(),
     );
+
+    reshapes(&a, &data::<A>(7, 5, 0));
+    reshapes(&(&a * two).t(), &data::<A>(7, 5, 0).mapv(|v| v * two).reversed_axes());
+}
+
+/// Reshapes of `x` (whose value is `want`) that merge, split and mix axes, and a reduction of
+/// one: remote equals direct, and direct equals ndarray's C-order reshape.
+fn reshapes<A: Element + StatElem>(x: &Array<A, Ix2>, want: &Array2<A>) {
+    let (r, c) = want.dim();
+    let targets: [Vec<isize>; 6] = [
+        vec![-1],
+        vec![c as isize, r as isize], // mixed: (7, 5) -> (5, 7) is one group
+        vec![1, -1, 1],
+        vec![r as isize, c as isize, 1],
+        vec![r as isize * c as isize, 1],
+        vec![r as isize, 1, c as isize],
+    ];
+    for target in targets {
+        let y = x.reshape(&target).unwrap();
+        check_array(&y);
+        let shape: Vec<usize> = y.shape();
+        let expected = want
+            .to_shape((shape, drask::array::ndarray::Order::RowMajor))
+            .unwrap()
+            .to_owned();
+        assert_eq!(y.compute().unwrap(), expected, "reshape to {target:?}");
+    }
+    check_value(&x.reshape(&[-1]).unwrap().sum());
+    check_array(&x.reshape(&[-1]).unwrap().rechunk(&[4]).unwrap());
 }
 
 #[test]
@@ -310,6 +339,111 @@ fn memory_mapped_arrays_are_read_by_the_worker_without_a_map() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// Reductions and `correlate` of a memory-mapped array read its blocks in place, through
+/// descriptors that point into the map; their specs rebuild as reads of the blocks from the file
+/// into owned blocks, which the same reductions and `correlate` consume.
+#[cfg(feature = "mmap")]
+#[test]
+fn in_place_reads_of_a_map_rebuild_as_reads_of_the_file() {
+    use std::sync::Arc;
+
+    use drask::array::npy::{NpyMap, write_npy};
+    use drask::graph::Key;
+
+    let path = temp_path("view");
+    let (rows, cols) = (37, 9);
+    let whole = Array2::from_shape_fn((rows, cols), |(i, j)| {
+        (((i * 31 + j * 17) % 29) as f64 - 14.0) * 0.5 + 1e3
+    });
+    write_npy(&path, whole.view()).unwrap();
+    let ranges: Vec<Range<usize>> = vec![0..rows, 5..20, 9..9, 30..37];
+    for release in [false, true] {
+        // SAFETY: this test owns the file and changes it only after every map is dropped.
+        let map = Arc::new(unsafe { NpyMap::open(&path) }.unwrap().with_release_after_read(release));
+        for block in [[7, 3], [rows, cols], [5, cols], [10, 4]] {
+            let x = Array::<f64, Ix2>::from_npy_map(map.clone(), &block).unwrap();
+            check_value(&x.sum());
+            check_value(&x.mean());
+            check_value(&x.var(1));
+            check_value(&x.std(0));
+            check_value(&x.min());
+            check_value(&x.max());
+            check_value(&x.argmin());
+            check_value(&x.argmax());
+            // Fused with elementwise expressions over mapped inputs.
+            check_value(&(&x * 2.0 - &x.abs()).sum());
+            check_value(&(&x * &x).std(1));
+            for axis in 0..2 {
+                check_array(&x.sum_axis(axis).unwrap());
+                check_array(&x.mean_axis(axis).unwrap());
+                check_array(&x.var_axis(axis, 1).unwrap());
+                check_array(&x.min_axis(axis).unwrap());
+                check_array(&x.argmax_axis(axis).unwrap());
+            }
+            let corr = x.correlate(2, &ranges).unwrap();
+            check_array(&corr);
+            check_array(&x.reshape(&[-1, 3]).unwrap());
+            check_value(&x.reshape(&[3, -1]).unwrap().sum());
+            // The direct values are the right ones (tests/mapped.rs checks them in depth).
+            assert_eq!(
+                x.argmax().compute().unwrap(),
+                Some(whole.iter().position(|&v| v == 1007.0).unwrap())
+            );
+            assert_eq!(
+                x.min_axis(0).unwrap().compute().unwrap(),
+                Array1::from_elem(cols, 993.0)
+            );
+            let want = drask::array::correlate_ranges(whole.view(), 2, &ranges).unwrap();
+            let got = corr.compute().unwrap();
+            assert_eq!(got.dim(), want.dim());
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 || (a.is_nan() && b.is_nan());
+            assert!(
+                got.iter().zip(&want).all(|(&a, &b)| close(a, b)),
+                "{got:?}\n!=\n{want:?}"
+            );
+        }
+    }
+
+    // Every descriptor task rebuilds as a read of the file, and yields an owned block there.
+    // SAFETY: as above; the file is rewritten below only after `x` (and so the map) is dropped.
+    let map = Arc::new(unsafe { NpyMap::open(&path) }.unwrap());
+    let x = Array::<f64, Ix2>::from_npy_map(map, &[10, 4]).unwrap();
+    for c in [
+        x.sum().graph(false).unwrap(),
+        x.correlate(0, &ranges).unwrap().graph(false).unwrap(),
+    ] {
+        let spec = GraphSpec::from_graph(&c).unwrap();
+        let views: Vec<Key> = spec
+            .tasks
+            .iter()
+            .filter(|t| t.name.starts_with("from_npy_view"))
+            .inspect(|t| assert_eq!(t.op.name, "array.npy_view_block"))
+            .map(|t| Key::new(t.name.as_str(), t.index.clone()))
+            .collect();
+        assert_eq!(views.len(), 12, "4 x 3 blocks, each read in place");
+        let rebuilt = spec.to_graph().unwrap();
+        for (key, value) in views.iter().zip(Synchronous.execute(&rebuilt, &views, &[]).unwrap()) {
+            let block = value.downcast_ref::<ArrayD<f64>>().expect("an owned block");
+            let (i, j) = (key.index()[0] as usize * 10, key.index()[1] as usize * 4);
+            let want = whole.slice(drask::array::ndarray::s![i..(i + 10).min(rows), j..(j + 4).min(cols)]);
+            assert_eq!(block.view().into_dimensionality::<Ix2>().unwrap(), want);
+        }
+    }
+
+    // A worker refuses a file that changed after the graph was sent.
+    let sum = x.sum();
+    let rebuilt = GraphSpec::from_graph(&sum.graph(true).unwrap())
+        .unwrap()
+        .to_graph()
+        .unwrap();
+    let keys = sum.keys();
+    drop((x, sum));
+    write_npy(&path, Array1::from(vec![1.0_f64, 2.0]).view()).unwrap();
+    let err = Synchronous.execute(&rebuilt, &keys, &[]).unwrap_err();
+    assert!(err.to_string().contains("changed since the array was built"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+}
+
 #[test]
 fn corrupt_specs_are_errors_not_panics() {
     use drask::graph::OpSpec;
@@ -332,6 +466,9 @@ fn corrupt_specs_are_errors_not_panics() {
             serde_json::json!({"dtype": "f64", "slices": [[0, null, 0]], "empty": null}),
         ),
         OpSpec::new("array.correlate", serde_json::json!({"dtype": "i64"})),
+        OpSpec::new("array.reshape", serde_json::json!({"dtype": "bool", "shape": [2]})),
+        OpSpec::new("array.reshape", serde_json::json!({"dtype": "f64"})),
+        OpSpec::new("array.npy_view_block", serde_json::json!({"dtype": "f64"})),
         OpSpec::new(
             "array.reduce",
             serde_json::json!({"dtype": "f64", "reduction": {"Extreme": "Min"},
@@ -348,7 +485,24 @@ fn corrupt_specs_are_errors_not_panics() {
     ))
     .unwrap();
     let one: drask::graph::Value = std::sync::Arc::new(ArrayD::<f64>::zeros(IxDyn(&[2])));
-    assert!(op.call(vec![one]).is_err());
+    assert!(op.call(vec![one.clone()]).is_err());
+    let reshape = build_op(&OpSpec::new(
+        "array.reshape",
+        serde_json::json!({"dtype": "f64", "shape": [3]}),
+    ))
+    .unwrap();
+    let err = reshape.call(vec![one]).unwrap_err();
+    assert!(err.to_string().contains("does not reshape to [3]"), "{err}");
+    // A correlation strip given blocks that do not fit it.
+    let strip = build_op(&OpSpec::new(
+        "array.correlate",
+        serde_json::json!({"dtype": "f64", "blocks": 1, "target_col": 5, "ranges": [{"start": 0, "end": 2}],
+            "rows": 2, "width": 2}),
+    ))
+    .unwrap();
+    let block: drask::graph::Value = std::sync::Arc::new(ArrayD::<f64>::zeros(IxDyn(&[2, 2])));
+    assert!(strip.call(vec![block.clone(), block.clone()]).is_err());
+    assert!(strip.call(vec![block]).is_err());
 }
 
 /// A random elementwise expression over two arrays, as a string of steps applied to a stack.

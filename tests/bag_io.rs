@@ -593,3 +593,28 @@ fn a_corrupt_gz_file_fails_naming_it() {
     let err = Bag::read_text(&cut).unwrap().compute().unwrap_err();
     assert_eq!(read_error(&err).path(), cut, "{err}");
 }
+
+#[test]
+fn a_field_read_fails_on_malformed_json_after_the_field_naming_the_line() {
+    let dir = TempDir::new("field-bad");
+    let content = "{\"name\": \"a\", \"n\": 1}\n{\"name\": \"b\", \"n\": 01}\n{\"name\": \"c\"}\n";
+    let path = dir.write("f.jsonl", content.as_bytes());
+    let err = ReadJson::new(&path)
+        .field("name")
+        .build()
+        .unwrap()
+        .compute()
+        .unwrap_err();
+    let cause = read_error(&err);
+    assert_eq!(cause.line(), Some(2), "{err}");
+    assert!(err.to_string().contains("invalid JSON"), "{err}");
+    let (names, skipped) = ReadJson::new(&path)
+        .field("name")
+        .on_bad_lines(BadLines::Skip)
+        .build_with_report()
+        .unwrap();
+    assert_eq!(
+        drask::compute((names, skipped)).unwrap(),
+        (vec![json!("a"), json!("c")], 1)
+    );
+}

@@ -4,13 +4,15 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn, s};
+use ndarray::{Array2, Axis, Ix2, IxDyn};
 
 use serde::{Deserialize, Serialize};
 
+use crate::array::block_view::{block_view, readable_node};
 use crate::array::collection::block_key;
+use crate::array::corr::correlate_row_slices;
 use crate::array::remote::{Dtype, params};
-use crate::array::{Array, Chunks, CorrElem, Element, correlate_ranges};
+use crate::array::{Array, Chunks, CorrElem, Element};
 use crate::error::{BoxError, Error, Result};
 use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
 use crate::registry::OpFactory;
@@ -18,12 +20,13 @@ use crate::registry::OpFactory;
 impl<A: Element + CorrElem> Array<A, Ix2> {
     /// The Pearson correlation of column `target` with every column, over each half-open row
     /// range: an array of shape `(ranges.len(), ncols)`, chunked like the columns. See
-    /// [`correlate_ranges`] for the numbers (NaN for zero variance, ranges of length 0 or 1).
+    /// [`correlate_ranges`](crate::array::correlate_ranges) for the numbers (NaN for zero
+    /// variance, ranges of length 0 or 1).
     ///
     /// Each column block is one task, which reads only the row blocks the ranges touch, plus the
-    /// target's column; column blocks run in parallel. Each task copies the rows it needs of its
-    /// strip into one contiguous piece before the kernel reads it (a zero-copy path over the
-    /// blocks is future work; [`correlate_ranges`] on a memory-mapped view has none).
+    /// target's column; column blocks run in parallel. The kernel reads the rows of the blocks in
+    /// place (of a memory-mapped array too, whose blocks are not copied out of the map); only the
+    /// target's values are gathered into one column.
     ///
     /// # Errors
     /// [`Error::Metadata`], while building, if `target` or a range is out of bounds.
@@ -64,7 +67,7 @@ impl<A: Element + CorrElem> Array<A, Ix2> {
         };
         let node = Node::new(
             unique_token("correlate").into(),
-            vec![self.node.clone()],
+            vec![readable_node::<A>(&self.node)],
             Box::new(layer),
         );
         Ok(Array::from_node(node, Arc::new(chunks)))
@@ -146,11 +149,6 @@ impl<A: Element + CorrElem> Layer for Correlate<A> {
     }
 }
 
-fn block<A: 'static>(v: &Value) -> Result<&ArrayD<A>, BoxError> {
-    v.downcast_ref::<ArrayD<A>>()
-        .ok_or_else(|| "a correlation input is not a block of this type".into())
-}
-
 /// The block holding column `col`, and the column's position inside it.
 fn locate(lengths: &[usize], col: usize) -> (usize, usize) {
     let mut start = 0;
@@ -189,43 +187,51 @@ impl<A: Element + CorrElem> Op for CorrelateStrip<A> {
             )
             .into());
         }
-        // The strip's needed rows, with the target column appended as the last column.
-        let mut strip = Array2::<A>::zeros((self.rows, self.width + 1));
-        let mut row = 0;
-        for b in 0..self.blocks {
-            let data = block::<A>(&inputs[b])?.view().into_dimensionality::<Ix2>()?;
-            let target = block::<A>(&inputs[self.blocks + b])?
-                .view()
-                .into_dimensionality::<Ix2>()?;
-            let n = data.nrows();
-            if row + n > self.rows
-                || data.ncols() != self.width
-                || target.nrows() != n
-                || self.target_col >= target.ncols()
+        let blocks = inputs.iter().map(block_view::<A>).collect::<Result<Vec<_>, _>>()?;
+        let (data, targets) = blocks.split_at(self.blocks);
+        // A block whose rows are not contiguous in memory (not one this crate makes) is copied.
+        let copies = data
+            .iter()
+            .map(|b| {
+                let view = b.view().into_dimensionality::<Ix2>()?;
+                let contiguous = view.ncols() <= 1 || view.strides()[1] == 1;
+                Ok((!contiguous).then(|| view.as_standard_layout().into_owned()))
+            })
+            .collect::<Result<Vec<Option<Array2<A>>>, BoxError>>()?;
+        let mut rows: Vec<&[A]> = Vec::with_capacity(self.rows);
+        let mut target = Vec::with_capacity(self.rows);
+        for ((b, copy), t) in data.iter().zip(&copies).zip(targets) {
+            let view = match copy {
+                Some(copy) => copy.view(),
+                None => b.view().into_dimensionality::<Ix2>()?,
+            };
+            let t = t.view().into_dimensionality::<Ix2>()?;
+            // A rebuilt op (from a spec) may meet blocks that do not fit it: an error, not a panic.
+            if rows.len() + view.nrows() > self.rows
+                || view.ncols() != self.width
+                || t.nrows() != view.nrows()
+                || self.target_col >= t.ncols()
             {
                 return Err(format!(
                     "correlation blocks of shapes {:?} and {:?} do not fit a strip of {} rows by {} columns",
-                    data.shape(),
-                    target.shape(),
+                    view.shape(),
+                    t.shape(),
                     self.rows,
                     self.width
                 )
                 .into());
             }
-            strip.slice_mut(s![row..row + n, ..self.width]).assign(&data);
-            strip
-                .slice_mut(s![row..row + n, self.width])
-                .assign(&target.index_axis(Axis(1), self.target_col));
-            row += n;
+            for r in 0..view.nrows() {
+                let row = view.index_axis_move(Axis(0), r);
+                rows.push(row.to_slice().ok_or("a correlation row is not contiguous")?);
+            }
+            target.extend(t.index_axis(Axis(1), self.target_col).iter().copied());
         }
-        let result = correlate_ranges(strip.view(), self.width, &self.ranges)?;
-        // Drop the target's correlation with itself (the appended column).
-        Ok(Arc::new(
-            result
-                .slice(s![.., ..self.width])
-                .to_owned()
-                .into_dimensionality::<IxDyn>()?,
-        ))
+        if rows.len() != self.rows {
+            return Err(format!("a correlation strip of {} rows got {}", self.rows, rows.len()).into());
+        }
+        let result = correlate_row_slices(&rows, self.width, &target, &self.ranges)?;
+        Ok(Arc::new(result.into_dimensionality::<IxDyn>()?))
     }
 
     fn spec(&self) -> Option<OpSpec> {

@@ -7,7 +7,7 @@ use std::fmt;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn};
 
 use serde::{Deserialize, Serialize};
 
@@ -277,28 +277,55 @@ impl<A: Element> Expr<A> {
         }
     }
 
-    /// Evaluates over whole blocks of one shape, all in standard layout, tile by tile, handing
-    /// each finished tile to `sink`. `None` if the blocks do not qualify (broadcasting or another
-    /// layout), for the caller to fall back to [`eval`](Expr::eval).
-    pub(crate) fn for_each_tile(&self, blocks: &[&ArrayD<A>], mut sink: impl FnMut(&[A])) -> Option<()> {
+    /// Evaluates over whole blocks of one shape, tile by tile, handing each finished tile to
+    /// `sink`. Contiguous blocks are read in place; others (views cut out of a memory map) are
+    /// gathered a tile at a time. `None` if the shapes differ (broadcasting), for the caller to
+    /// fall back to [`eval`](Expr::eval).
+    pub(crate) fn for_each_tile(&self, blocks: &[ArrayViewD<'_, A>], mut sink: impl FnMut(&[A])) -> Option<()> {
         let first = blocks.first()?;
-        let slices: Vec<&[A]> = blocks
-            .iter()
-            .map(|b| if b.shape() == first.shape() { b.as_slice() } else { None })
-            .collect::<Option<_>>()?;
+        if blocks.iter().any(|b| b.shape() != first.shape()) {
+            return None;
+        }
         let len = first.len();
+        let mut sources: Vec<TileSource<'_, A>> = blocks
+            .iter()
+            .map(|b| match b.as_slice() {
+                Some(all) => TileSource::Slice(all),
+                None => TileSource::Gather(b.iter(), Vec::with_capacity(TILE.min(len))),
+            })
+            .collect();
         let mut out = vec![A::zero(); TILE.min(len)];
         let mut scratch = Vec::new();
         let mut start = 0;
         while start < len {
             let n = TILE.min(len - start);
-            let tile: Vec<&[A]> = slices.iter().map(|s| &s[start..start + n]).collect();
+            for source in &mut sources {
+                if let TileSource::Gather(iter, buf) = source {
+                    buf.clear();
+                    buf.extend(iter.by_ref().take(n));
+                }
+            }
+            let tile: Vec<&[A]> = sources
+                .iter()
+                .map(|source| match source {
+                    TileSource::Slice(all) => &all[start..start + n],
+                    TileSource::Gather(_, buf) => &buf[..],
+                })
+                .collect();
             self.eval_tile(&tile, &mut out[..n], &mut scratch);
             sink(&out[..n]);
             start += n;
         }
         Some(())
     }
+}
+
+/// Where [`Expr::for_each_tile`] reads an input's tiles from.
+enum TileSource<'a, A> {
+    /// A contiguous block, read in place.
+    Slice(&'a [A]),
+    /// Any other view, copied a tile at a time into the buffer.
+    Gather(ndarray::iter::Iter<'a, A, IxDyn>, Vec<A>),
 }
 
 /// Combines two blocks whose shapes broadcast, reusing the first when it has the result's shape.
@@ -425,9 +452,10 @@ impl<A: Element> Op for ElementwiseOp<A> {
         }
         // One pass over memory when no input broadcasts; otherwise whole-block evaluation.
         let mut flat = Vec::with_capacity(blocks.first().map_or(0, |b| b.len()));
+        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
         if self
             .expr
-            .for_each_tile(&blocks, |tile| flat.extend_from_slice(tile))
+            .for_each_tile(&views, |tile| flat.extend_from_slice(tile))
             .is_some()
         {
             return Ok(Arc::new(ArrayD::from_shape_vec(blocks[0].raw_dim(), flat)?));

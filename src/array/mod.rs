@@ -23,6 +23,7 @@
 //!
 //! The crate re-exports [`ndarray`], whose types appear in this API.
 
+mod block_view;
 mod blocks;
 mod chunks;
 mod codec;
@@ -39,6 +40,7 @@ pub mod random;
 mod rechunk;
 mod reduce;
 mod remote;
+mod reshape;
 mod slice;
 mod statistics;
 pub mod stats;

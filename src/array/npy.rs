@@ -1084,6 +1084,7 @@ pub struct NpyMap {
     header: NpyHeader,
     src: String,
     path: std::path::PathBuf,
+    release_after_read: bool,
 }
 
 #[cfg(feature = "mmap")]
@@ -1131,6 +1132,7 @@ impl NpyMap {
             header,
             src,
             path: path.as_ref().to_path_buf(),
+            release_after_read: false,
         })
     }
 
@@ -1295,6 +1297,99 @@ impl NpyMap {
         self.view()?
             .into_dimensionality::<Ix2>()
             .map_err(|err| Error::Internal(format!("{}: {err}", self.src)))
+    }
+
+    /// Asks array computations that read blocks of this map in place to drop each block's pages
+    /// from this process's resident memory once the block's last reader in the compute is done
+    /// ([`release`](NpyMap::release)), so a reduction over a file larger than memory keeps only
+    /// the blocks in flight resident. Off by default: a block read again (by the next compute)
+    /// is then faulted in again from the page cache, or from disk if the kernel evicted it. Only
+    /// in-place reads (reductions, `correlate`) release; blocks other operations copy out of the
+    /// map are released by their copies being freed.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use drask::prelude::*;
+    /// use drask::array::{Array, ndarray::{Array1, Ix1}, npy::{NpyMap, write_npy}};
+    ///
+    /// let path = std::env::temp_dir().join(format!("drask-doc-npy-release-{}.npy", std::process::id()));
+    /// write_npy(&path, Array1::from_iter((0..10_000).map(f64::from)).view())?;
+    /// // SAFETY: nothing else touches this freshly written temp file while it is mapped.
+    /// let map = Arc::new(unsafe { NpyMap::open(&path)? }.with_release_after_read(true));
+    /// let x = Array::<f64, Ix1>::from_npy_map(map, &[1024])?;
+    /// assert_eq!(x.sum().compute()?, 49_995_000.0);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_release_after_read(mut self, release: bool) -> NpyMap {
+        self.release_after_read = release;
+        self
+    }
+
+    /// Whether array tasks release the pages they read (see
+    /// [`with_release_after_read`](NpyMap::with_release_after_read)).
+    pub fn releases_after_read(&self) -> bool {
+        self.release_after_read
+    }
+
+    /// Drops the pages that hold the data bytes `bytes` (offsets into [`data`](NpyMap::data),
+    /// widened to whole pages) from this process's resident memory (`madvise(MADV_DONTNEED)`).
+    /// The data does not change: a later read faults the same bytes back in from the file. A
+    /// no-op where `madvise` is not available.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] if the range is not within the data; [`Error::Io`] if the kernel
+    /// refuses the advice.
+    ///
+    /// # Examples
+    /// ```
+    /// use drask::array::ndarray::Array1;
+    /// use drask::array::npy::{NpyMap, write_npy};
+    ///
+    /// let path = std::env::temp_dir().join(format!("drask-doc-npy-drop-{}.npy", std::process::id()));
+    /// write_npy(&path, Array1::from_iter(0..100_000_i64).view())?;
+    /// // SAFETY: nothing else touches this freshly written temp file while it is mapped.
+    /// let map = unsafe { NpyMap::open(&path)? };
+    /// let before = map.view::<i64>()?.sum();
+    /// map.release(0..map.data().len())?;
+    /// assert_eq!(map.view::<i64>()?.sum(), before); // read back from the file
+    /// # drop(map);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release(&self, bytes: std::ops::Range<usize>) -> Result<()> {
+        let len = self.header.data_bytes();
+        if bytes.start > bytes.end || bytes.end > len {
+            return Err(metadata(
+                &self.src,
+                format!("cannot release bytes {bytes:?} of {len} data bytes"),
+            ));
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        #[cfg(unix)]
+        {
+            // SAFETY: the map is a read-only shared mapping of a file (`memmap2::Mmap::map`),
+            // never written through, and the file does not change while mapped (the contract of
+            // `NpyMap::open`). MADV_DONTNEED on such a mapping only drops this process's page
+            // table entries: the next access to the range, through any live reference, faults in
+            // the same bytes from the file (man 2 madvise: "repopulate the memory contents from
+            // the up-to-date contents of the underlying mapped file" for shared file mappings).
+            // So no byte that a reference can observe changes. The range lies within the map
+            // (checked above); memmap2 widens it to whole pages.
+            unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    self.header.data_offset + bytes.start,
+                    bytes.len(),
+                )
+            }
+            .map_err(|err| io_error(&self.src, err))?;
+        }
+        Ok(())
     }
 }
 
@@ -1870,6 +1965,18 @@ mod tests {
         assert_eq!(map.view2::<f64>().unwrap(), a);
         assert_eq!(map.header().shape, vec![50, 7]);
         assert_eq!(map.data().len(), 50 * 7 * 8);
+        // Releasing pages leaves the data as it was; ranges outside the data are refused.
+        map.release(8..2000).unwrap();
+        map.release(0..0).unwrap();
+        assert_eq!(map.view2::<f64>().unwrap(), a);
+        for bad in [0..50 * 7 * 8 + 1, std::ops::Range { start: 9, end: 8 }] {
+            let err = map.release(bad).unwrap_err();
+            assert!(
+                matches!(err, Error::Metadata(_)) && err.to_string().contains("cannot release"),
+                "{err}"
+            );
+        }
+        assert!(!map.releases_after_read());
         for err in [
             map.view::<f32>().unwrap_err(),
             map.view::<i64>().unwrap_err(),

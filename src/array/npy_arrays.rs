@@ -163,6 +163,7 @@ impl<A: Element + NpyElem> Layer for ReadBlocks<A> {
     fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
         for index in self.chunks.block_indices() {
             let op = ReadBlock::<A> {
+                name: "from_npy",
                 data: self.data.clone(),
                 file: self.file.clone(),
                 offset: self.chunks.block_offset(&index),
@@ -175,6 +176,8 @@ impl<A: Element + NpyElem> Layer for ReadBlocks<A> {
 }
 
 struct ReadBlock<A> {
+    /// `from_npy`, or `from_npy_view` where it stands in for a mapped block's descriptor.
+    name: &'static str,
     data: Option<Arc<ArrayD<A>>>,
     file: Arc<NpyFile>,
     offset: Vec<usize>,
@@ -195,20 +198,26 @@ struct NpyBlockSpec {
     shape: Vec<usize>,
 }
 
-/// The spec of a block read from `file`.
-fn npy_block_spec<A: 'static>(file: &NpyFile, offset: &[usize], shape: &[usize]) -> Option<OpSpec> {
+/// Factory names of ops reading a block of a `.npy` file on a worker: a block of an array
+/// (`from_npy`), or one standing in for a memory-mapped block read in place (`from_npy_view`),
+/// which keeps its name so the rebuilt graph prints as the original.
+const NPY_BLOCK: &str = "array.npy_block";
+const NPY_VIEW_BLOCK: &str = "array.npy_view_block";
+
+/// The spec of a block read from `file` by the op `factory` rebuilds.
+fn npy_read_spec<A: 'static>(factory: &str, file: &NpyFile, offset: &[usize], shape: &[usize]) -> Option<OpSpec> {
     let spec = NpyBlockSpec {
         dtype: Dtype::of::<A>()?,
         file: file.clone(),
         offset: offset.to_vec(),
         shape: shape.to_vec(),
     };
-    op_spec("array.npy_block", &spec)
+    op_spec(factory, &spec)
 }
 
 impl<A: Element + NpyElem> Op for ReadBlock<A> {
     fn name(&self) -> &str {
-        "from_npy"
+        self.name
     }
 
     fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
@@ -225,32 +234,41 @@ impl<A: Element + NpyElem> Op for ReadBlock<A> {
     }
 
     fn spec(&self) -> Option<OpSpec> {
-        npy_block_spec::<A>(&self.file, &self.offset, &self.shape)
+        let factory = if self.name == "from_npy" {
+            NPY_BLOCK
+        } else {
+            NPY_VIEW_BLOCK
+        };
+        npy_read_spec::<A>(factory, &self.file, &self.offset, &self.shape)
     }
 }
 
+/// A block read from the file by a worker (nothing was read into its graph).
+fn read_block_op(name: &'static str, p: &serde_json::Value) -> Result<Arc<dyn Op>, BoxError> {
+    let spec: NpyBlockSpec = params(p)?;
+    with_element!(spec.dtype, A => {
+        let op = ReadBlock::<A> { name, data: None, file: Arc::new(spec.file), offset: spec.offset, shape: spec.shape };
+        Ok(Arc::new(op) as Arc<dyn Op>)
+    })
+}
+
 inventory::submit! {
-    OpFactory {
-        name: "array.npy_block",
-        build: |p| {
-            let spec: NpyBlockSpec = params(p)?;
-            with_element!(spec.dtype, A => {
-                let op = ReadBlock::<A> { data: None, file: Arc::new(spec.file), offset: spec.offset, shape: spec.shape };
-                Ok(Arc::new(op) as Arc<dyn Op>)
-            })
-        },
-    }
+    OpFactory { name: NPY_BLOCK, build: |p| read_block_op("from_npy", p) }
+}
+
+inventory::submit! {
+    OpFactory { name: NPY_VIEW_BLOCK, build: |p| read_block_op("from_npy_view", p) }
 }
 
 /// Arrays over memory-mapped files (feature `mmap`).
 #[cfg(feature = "mmap")]
-mod mapped {
+pub(crate) mod mapped {
     use std::fmt;
     use std::sync::Arc;
 
-    use ndarray::{Dimension, IxDyn, Slice};
+    use ndarray::{ArrayViewD, Dimension, IxDyn, Slice};
 
-    use super::{NpyFile, npy_block_spec};
+    use super::{NPY_BLOCK, NPY_VIEW_BLOCK, NpyFile, npy_read_spec};
     use crate::array::collection::block_key;
     use crate::array::npy::{NpyElem, NpyMap};
     use crate::array::{Array, Chunks, Element};
@@ -260,8 +278,13 @@ mod mapped {
     impl<A: Element + NpyElem, D: Dimension> Array<A, D> {
         /// An array over a memory-mapped `.npy` file (open it with the `unsafe`
         /// [`NpyMap::open`](crate::array::npy::NpyMap::open), whose contract is that the file is not
-        /// modified while mapped). Nothing is read now: each block's task copies its part of the map
-        /// when it runs, so an array larger than memory is processed a few blocks at a time.
+        /// modified while mapped). Nothing is read now, and an array larger than memory is processed
+        /// a few blocks at a time. Reductions (`sum`, `mean`, `var`, `std`, `min`, `max`, their
+        /// `_axis` forms and `arg*`, also over elementwise expressions of mapped arrays) and
+        /// [`correlate`](Array::correlate) read the mapped bytes in place; other operations copy
+        /// each block out of the map when its task runs. With
+        /// [`NpyMap::with_release_after_read`](crate::array::npy::NpyMap::with_release_after_read),
+        /// the in-place readers also drop the pages they read from resident memory.
         ///
         /// # Errors
         /// [`Error::Metadata`](crate::Error::Metadata) if the file's dtype is not `A`, the rank does not match `D`, or
@@ -286,9 +309,16 @@ mod mapped {
             map.view::<A>()?; // the dtype and layout are checked now, not in every task
             let shape = map.header().shape.clone();
             let chunks = Chunks::uniform(&shape, block)?;
+            let views = MappedViews::<A> {
+                map: map.clone(),
+                chunks: chunks.clone(),
+                _t: std::marker::PhantomData,
+            };
+            let views = Node::new(unique_token("from_npy_view").into(), vec![], Box::new(views));
             let layer = MapBlocks::<A> {
                 map,
                 chunks: chunks.clone(),
+                views,
                 _t: std::marker::PhantomData,
             };
             let node = Node::new(unique_token("from_npy").into(), vec![], Box::new(layer));
@@ -299,7 +329,17 @@ mod mapped {
     struct MapBlocks<A> {
         map: Arc<NpyMap>,
         chunks: Chunks,
+        /// The same blocks as [`MappedBlock`] descriptors, for readers that read the map in place.
+        /// Not an input: it is in a graph only where such a reader asked for it.
+        views: Arc<Node>,
         _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    /// The node whose blocks are `node`'s as [`MappedBlock`]s, if `node` is a memory-mapped
+    /// array of `A`.
+    pub(crate) fn mapped_views<A: 'static>(node: &Node) -> Option<Arc<Node>> {
+        let layer = node.layer().as_any()?.downcast_ref::<MapBlocks<A>>()?;
+        Some(layer.views.clone())
     }
 
     impl<A> fmt::Debug for MapBlocks<A> {
@@ -324,6 +364,10 @@ mod mapped {
                 out.add(block_key(node, &index), Arc::new(op), &[])?;
             }
             Ok(())
+        }
+
+        fn as_any(&self) -> Option<&dyn std::any::Any> {
+            Some(self)
         }
     }
 
@@ -354,12 +398,139 @@ mod mapped {
             Ok(Arc::new(block.to_owned()))
         }
 
-        /// A worker reads the block from the file with plain reads (mapping it there would take
-        /// an `unsafe` promise no spec can make). The map's contract is that the file does not
-        /// change while mapped, so its size and time now are those it was mapped with.
         fn spec(&self) -> Option<OpSpec> {
-            let file = NpyFile::stamp(self.map.path()).ok()?;
-            npy_block_spec::<A>(&file, &self.offset, &self.shape)
+            mapped_block_spec::<A>(NPY_BLOCK, &self.map, &self.offset, &self.shape)
+        }
+    }
+
+    /// The spec of a block of a memory-mapped file: a worker reads the block from the file with
+    /// plain reads (mapping it there would take an `unsafe` promise no spec can make) into an
+    /// owned block. The map's contract is that the file does not change while mapped, so its
+    /// size and time now are those it was mapped with; the worker refuses a file that differs.
+    fn mapped_block_spec<A: 'static>(factory: &str, map: &NpyMap, offset: &[usize], shape: &[usize]) -> Option<OpSpec> {
+        let file = NpyFile::stamp(map.path()).ok()?;
+        npy_read_spec::<A>(factory, &file, offset, shape)
+    }
+
+    /// A block of a memory-mapped array as a task value: where its elements lie in the map, not
+    /// the elements. [`block_view`](crate::array::block_view::block_view) views it in place;
+    /// dropping it (the executor does after its last reader) releases its pages if the map asks.
+    ///
+    /// It has no codec because it never crosses a process boundary: the spec of the op that
+    /// makes it ([`ViewBlock`]) rebuilds, on a worker, as a read of the block into an owned
+    /// `ArrayD`, which every reader of these values also accepts.
+    pub(crate) struct MappedBlock<A> {
+        map: Arc<NpyMap>,
+        offset: Vec<usize>,
+        shape: Vec<usize>,
+        /// `NpyMap::view::<A>`, kept so readers need not name `A: NpyElem`.
+        view: ViewFn<A>,
+    }
+
+    type ViewFn<A> = for<'m> fn(&'m NpyMap) -> crate::Result<ArrayViewD<'m, A>>;
+
+    impl<A> fmt::Debug for MappedBlock<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "MappedBlock({:?} at {:?})", self.shape, self.offset)
+        }
+    }
+
+    impl<A> MappedBlock<A> {
+        /// The block's elements, in place in the map.
+        pub(crate) fn view(&self) -> Result<ArrayViewD<'_, A>, BoxError> {
+            let mut view = (self.view)(&self.map)?;
+            view.slice_each_axis_inplace(|ax| {
+                let start = self.offset[ax.axis.index()];
+                Slice::from(start..start + self.shape[ax.axis.index()])
+            });
+            Ok(view)
+        }
+
+        /// Drops the pages the block lies in from resident memory, if the map asks for that.
+        /// The pages span the block's first to last element (for a block cut along trailing
+        /// axes, also pages of its neighbours, which are faulted in again if still needed).
+        fn release(&self) -> crate::Result<()> {
+            if !self.map.releases_after_read() || self.shape.contains(&0) {
+                return Ok(());
+            }
+            let full = &self.map.header().shape;
+            let flat = |index: &[usize]| index.iter().zip(full).fold(0, |acc, (&i, &n)| acc * n + i);
+            let last: Vec<usize> = self.offset.iter().zip(&self.shape).map(|(&o, &n)| o + n - 1).collect();
+            let size = std::mem::size_of::<A>();
+            self.map.release(flat(&self.offset) * size..(flat(&last) + 1) * size)
+        }
+    }
+
+    impl<A> Drop for MappedBlock<A> {
+        fn drop(&mut self) {
+            // Advice about memory only: a refusal leaves the data and the map as they were.
+            let _ = self.release();
+        }
+    }
+
+    /// The blocks of a memory-mapped array as [`MappedBlock`] descriptors.
+    struct MappedViews<A> {
+        map: Arc<NpyMap>,
+        chunks: Chunks,
+        _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    impl<A> fmt::Debug for MappedViews<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "MappedViews({:?})", self.chunks)
+        }
+    }
+
+    impl<A: Element + NpyElem> Layer for MappedViews<A> {
+        fn op_name(&self) -> &str {
+            "from_npy_view"
+        }
+
+        fn lower(&self, node: &Node, out: &mut Lowering<'_>) -> Result<()> {
+            for index in self.chunks.block_indices() {
+                let op = ViewBlock::<A> {
+                    map: self.map.clone(),
+                    offset: self.chunks.block_offset(&index),
+                    shape: self.chunks.block_shape(&index),
+                    _t: std::marker::PhantomData,
+                };
+                out.add(block_key(node, &index), Arc::new(op), &[])?;
+            }
+            Ok(())
+        }
+    }
+
+    struct ViewBlock<A> {
+        map: Arc<NpyMap>,
+        offset: Vec<usize>,
+        shape: Vec<usize>,
+        _t: std::marker::PhantomData<fn() -> A>,
+    }
+
+    impl<A> fmt::Debug for ViewBlock<A> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "ViewBlock({:?} at {:?})", self.shape, self.offset)
+        }
+    }
+
+    impl<A: Element + NpyElem> Op for ViewBlock<A> {
+        fn name(&self) -> &str {
+            "from_npy_view"
+        }
+
+        fn call(&self, _inputs: Vec<Value>) -> Result<Value, BoxError> {
+            Ok(Arc::new(MappedBlock::<A> {
+                map: self.map.clone(),
+                offset: self.offset.clone(),
+                shape: self.shape.clone(),
+                view: NpyMap::view::<A>,
+            }))
+        }
+
+        /// Rebuilt as a plain read of the block (an owned block, not a descriptor): another
+        /// process has no map to point into.
+        fn spec(&self) -> Option<OpSpec> {
+            mapped_block_spec::<A>(NPY_VIEW_BLOCK, &self.map, &self.offset, &self.shape)
         }
     }
 }

@@ -4,9 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Axis, Dimension, IxDyn, RemoveAxis};
+use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, RemoveAxis};
 use serde::{Deserialize, Serialize};
 
+use crate::array::block_view::{block_view, for_each_run, readable_node};
 use crate::array::collection::block_key;
 use crate::array::elementwise::{Expr, ExprSpec};
 use crate::array::remote::{Dtype, op_spec, params, with_element};
@@ -25,12 +26,9 @@ pub(crate) trait Partial<A: Copy>: Clone + Send + Sync + 'static {
     fn add_slice(&mut self, values: &[A]);
     fn merge(self, other: Self) -> Self;
 
-    fn of_block(block: &ArrayD<A>) -> Self {
+    fn of_block(block: &ArrayViewD<'_, A>) -> Self {
         let mut p = Self::empty();
-        match block.as_slice() {
-            Some(values) => p.add_slice(values),
-            None => p.add_slice(&block.iter().copied().collect::<Vec<_>>()),
-        }
+        for_each_run(block, |values| p.add_slice(values));
         p
     }
 }
@@ -262,7 +260,7 @@ pub(crate) fn all_stages<A: Element, P: Partial<A>, R: Send + Sync + 'static>(
     // result is never written to memory (one pass over the inputs).
     let chunk = match expr {
         Some(expr) => stage(name, spec(Stage::Chunk, Some(&expr)), move |inputs| {
-            let blocks = inputs.iter().map(get::<ArrayD<A>>).collect::<Result<Vec<_>, _>>()?;
+            let blocks = inputs.iter().map(block_view::<A>).collect::<Result<Vec<_>, _>>()?;
             if blocks.len() < expr.arity() {
                 return Err("a fused reduction got fewer inputs than its expression reads".into());
             }
@@ -273,7 +271,7 @@ pub(crate) fn all_stages<A: Element, P: Partial<A>, R: Send + Sync + 'static>(
             }
         }),
         None => stage(name, spec(Stage::Chunk, None), |inputs| {
-            Ok(Arc::new(P::of_block(get::<ArrayD<A>>(&inputs[0])?)))
+            Ok(Arc::new(P::of_block(&block_view::<A>(&inputs[0])?)))
         }),
     };
     Stages {
@@ -361,9 +359,10 @@ impl<A: Element, D: Dimension> Array<A, D> {
         split_every: usize,
     ) -> Delayed<R> {
         let blocks = self.chunks.block_key_indices();
+        // Blocks of memory-mapped inputs are read in place (`readable_node`).
         let (inputs, expr) = match self.elementwise_parts() {
-            Some((expr, nodes)) => (nodes, Some(expr)),
-            None => (vec![self.node.clone()], None),
+            Some((expr, nodes)) => (nodes.iter().map(readable_node::<A>).collect(), Some(expr)),
+            None => (vec![readable_node::<A>(&self.node)], None),
         };
         let Stages { chunk, combine, finish } = stages(expr);
         let layer = TreeReduce {
@@ -460,7 +459,8 @@ impl<A: Element, D: RemoveAxis> Array<A, D> {
             finish: stages.finish,
             split_every: DEFAULT_SPLIT_EVERY,
         };
-        let node = Node::new(unique_token(name).into(), vec![self.node.clone()], Box::new(layer));
+        let input = readable_node::<A>(&self.node);
+        let node = Node::new(unique_token(name).into(), vec![input], Box::new(layer));
         Array::<B, IxDyn>::from_node(node, Arc::new(out_chunks)).with_dim()
     }
 }
@@ -475,11 +475,12 @@ pub(crate) struct AxisStages {
 
 /// The stages of a reduction along `axis` through partial blocks of `P`: `chunk(block, axis,
 /// offset)` makes a partial from an input block that starts at `offset` along the axis,
-/// `combine` merges two partials, `finish` turns the last into an output block of `B`.
+/// `combine` merges two partials, `finish` turns the last into an output block of `B`. Blocks
+/// of a memory-mapped array are read in place.
 pub(crate) fn axis_stages<A: Element, P: Clone + Send + Sync + 'static, B: Clone + Send + Sync + 'static>(
     reduction: Reduction,
     axis: usize,
-    chunk: impl Fn(&ArrayD<A>, usize, usize) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
+    chunk: impl Fn(ArrayViewD<'_, A>, usize, usize) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
     combine: impl Fn(ArrayD<P>, ArrayD<P>) -> Result<ArrayD<P>, BoxError> + Send + Sync + 'static,
     finish: impl Fn(ArrayD<P>) -> Result<ArrayD<B>, BoxError> + Send + Sync + 'static,
 ) -> AxisStages {
@@ -489,7 +490,7 @@ pub(crate) fn axis_stages<A: Element, P: Clone + Send + Sync + 'static, B: Clone
         let chunk = chunk.clone();
         let spec = reduce_spec::<A>(&spec_of, Stage::Partial { offset }, None);
         stage("partial", spec, move |inputs| {
-            let block = get::<ArrayD<A>>(&inputs[0])?;
+            let block = block_view::<A>(&inputs[0])?;
             if axis >= block.ndim() {
                 return Err(format!("axis {axis} is out of range for a block of {} axes", block.ndim()).into());
             }
@@ -529,7 +530,7 @@ fn add_blocks<A: Element>(a: ArrayD<A>, b: ArrayD<A>) -> Result<ArrayD<A>, BoxEr
 /// The stages of a sum or mean along `axis`.
 pub(crate) fn axis_sum_stages<A: Element>(kind: AxisSumKind, axis: usize) -> AxisStages {
     let reduction = Reduction::SumAxis { kind, axis };
-    let chunk = |b: &ArrayD<A>, ax: usize, _offset: usize| Ok(b.sum_axis(Axis(ax)));
+    let chunk = |b: ArrayViewD<'_, A>, ax: usize, _offset: usize| Ok(b.sum_axis(Axis(ax)));
     match kind {
         AxisSumKind::Sum => axis_stages::<A, A, A>(reduction, axis, chunk, add_blocks, Ok),
         AxisSumKind::Mean { n } => axis_stages::<A, A, A>(reduction, axis, chunk, add_blocks, move |s| {

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Dimension, RemoveAxis};
+use ndarray::{ArrayD, ArrayViewD, Dimension, RemoveAxis};
 
+use crate::array::block_view::{block_view, readable_node};
 use crate::array::elementwise::Expr;
 use crate::array::stats::{self, ArgExtreme, Moments, StatElem};
 use crate::array::{Array, Element};
@@ -136,7 +137,7 @@ pub(crate) fn extreme_stages<A: StatElem>(kind: ExtremeKind, expr: Option<Arc<Ex
 /// The stages of a statistic along `axis`.
 pub(crate) fn axis_stat_stages<A: StatElem>(kind: AxisStatKind, axis: usize) -> AxisStages {
     let reduction = Reduction::StatAxis { kind, axis };
-    let moments = |b: &ArrayD<A>, ax: usize, _: usize| moments_block(b, ax);
+    let moments = |b: ArrayViewD<'_, A>, ax: usize, _: usize| moments_block(b, ax);
     let merge_moments = |a, b| merge_blocks(a, b, Moments::merge);
     let finish_args = |p: ArrayD<ArgExtreme<A>>| Ok(p.mapv(|e| e.index));
     match kind {
@@ -149,36 +150,36 @@ pub(crate) fn axis_stat_stages<A: StatElem>(kind: AxisStatKind, axis: usize) -> 
         AxisStatKind::Min => axis_stages(
             reduction,
             axis,
-            |b: &ArrayD<A>, ax, _| Ok(stats::min_axis(b.view(), ax)?),
+            |b: ArrayViewD<'_, A>, ax, _| Ok(stats::min_axis(b, ax)?),
             |a, b| merge_blocks(a, b, stats::combine_min),
             Ok,
         ),
         AxisStatKind::Max => axis_stages(
             reduction,
             axis,
-            |b: &ArrayD<A>, ax, _| Ok(stats::max_axis(b.view(), ax)?),
+            |b: ArrayViewD<'_, A>, ax, _| Ok(stats::max_axis(b, ax)?),
             |a, b| merge_blocks(a, b, stats::combine_max),
             Ok,
         ),
         AxisStatKind::Argmin => axis_stages(
             reduction,
             axis,
-            |b: &ArrayD<A>, ax, offset| Ok(stats::argmin_axis(b.view(), ax, offset)?),
+            |b: ArrayViewD<'_, A>, ax, offset| Ok(stats::argmin_axis(b, ax, offset)?),
             |a, b| merge_blocks(a, b, stats::combine_argmin),
             finish_args,
         ),
         AxisStatKind::Argmax => axis_stages(
             reduction,
             axis,
-            |b: &ArrayD<A>, ax, offset| Ok(stats::argmax_axis(b.view(), ax, offset)?),
+            |b: ArrayViewD<'_, A>, ax, offset| Ok(stats::argmax_axis(b, ax, offset)?),
             |a, b| merge_blocks(a, b, stats::combine_argmax),
             finish_args,
         ),
     }
 }
 
-fn moments_block<A: StatElem>(block: &ArrayD<A>, axis: usize) -> Result<ArrayD<Moments>, BoxError> {
-    Ok(stats::moments_axis(block.view(), axis)?)
+fn moments_block<A: StatElem>(block: ArrayViewD<'_, A>, axis: usize) -> Result<ArrayD<Moments>, BoxError> {
+    Ok(stats::moments_axis(block, axis)?)
 }
 
 fn merge_blocks<P: Clone>(a: ArrayD<P>, b: ArrayD<P>, f: impl Fn(P, P) -> P) -> Result<ArrayD<P>, BoxError> {
@@ -308,7 +309,7 @@ impl<A: StatElem, D: Dimension> Array<A, D> {
         };
         Delayed::from_node(Node::new(
             unique_token(name).into(),
-            vec![self.node.clone()],
+            vec![readable_node::<A>(&self.node)],
             Box::new(layer),
         ))
     }
@@ -338,7 +339,7 @@ pub(crate) fn arg_stage<A: StatElem>(kind: ExtremeKind, shape: &[usize], at: &St
             }
             let (offset, shape) = (offset.clone(), shape.to_vec());
             stage(name, spec, move |inputs| {
-                let block = inputs[0].downcast_ref::<ArrayD<A>>().ok_or("expected a block")?;
+                let block = block_view::<A>(&inputs[0])?;
                 if block.ndim() != shape.len() {
                     return Err(format!("a block of {} axes in an array of shape {shape:?}", block.ndim()).into());
                 }

@@ -16,9 +16,11 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::ops::{GatherOp, PartitionOp};
+use super::remote::{Spec, encode_init, type_id_of};
 use super::shuffle::{Buckets, GatherFn, TakeBucket, bucket_of, stage_name};
 use super::{Bag, CompensatedSum, DEFAULT_SPLIT_EVERY, Item, ToF64};
 use crate::delayed::Delayed;
@@ -104,28 +106,102 @@ fn merge_all<K: Hash + Eq, V>(maps: Vec<OrderedMap<K, V>>, combine: impl Fn(V, V
     acc
 }
 
-/// A tree reduction to a bag of `split_out` partitions; see the module doc for its tasks.
-pub(crate) struct SplitReduce<A> {
+/// The ops of a tree reduction to one value: each partition to a partial, a list of partials
+/// to one, the last partial to the result.
+/// `R` is the result's type.
+pub(crate) struct Stages<R> {
+    pub(crate) chunk: Arc<dyn Op>,
+    pub(crate) combine: Arc<dyn Op>,
+    pub(crate) finish: Arc<dyn Op>,
+    pub(crate) _r: PhantomData<fn() -> R>,
+}
+
+/// The [`Stages`] of a reduction named `name` from its three functions, each stage's op carrying
+/// `spec` with its stage name.
+pub(crate) fn tree_stages<T: Item, A: Item, R: Item>(
     name: &'static str,
+    spec: &Spec,
+    chunk: impl Fn(Vec<T>) -> Result<A, BoxError> + Send + Sync + 'static,
+    combine: impl Fn(Vec<A>) -> Result<A, BoxError> + Send + Sync + 'static,
+    finish: impl Fn(A) -> Result<R, BoxError> + Send + Sync + 'static,
+) -> Stages<R> {
+    Stages {
+        _r: PhantomData,
+        chunk: Arc::new(PartitionOp::new(name, chunk).with_spec(spec.stage("chunk"))),
+        combine: Arc::new(GatherOp::new("combine", combine).with_spec(spec.stage("combine"))),
+        finish: Arc::new(
+            GatherOp::new("finish", move |mut last: Vec<A>| {
+                let a = last.pop().ok_or("a reduction finished with no partial result")?;
+                finish(a)
+            })
+            .with_spec(spec.stage("finish")),
+        ),
+    }
+}
+
+/// The ops of a [`SplitReduce`]; see the module doc for its tasks.
+/// `A` is the partial results' type, `R` the output bag's item type.
+pub(crate) struct SplitStages<A, R> {
     /// A partition to a [`Buckets<A>`] of `split_out` partials.
-    chunk: Arc<dyn Op>,
+    pub(crate) chunk: Arc<dyn Op>,
     /// Merges a list of partials (bucket `j` of each chunk at the first level).
-    combine: GatherFn<A, A>,
+    pub(crate) combine: GatherFn<A, A>,
     /// `combine` as an op over plain partials, for the later levels.
-    combine_op: Arc<dyn Op>,
+    pub(crate) combine_op: Arc<dyn Op>,
     /// The last partial of output `j` to partition `j`.
-    finish: Arc<dyn Op>,
+    pub(crate) finish: Arc<dyn Op>,
+    /// The operation's spec; each stage adds its name (and bucket).
+    pub(crate) spec: Spec,
+    pub(crate) _r: PhantomData<fn() -> R>,
+}
+
+impl<A: Item, R> SplitStages<A, R> {
+    /// The first-level combine of output `j`: takes bucket `j` of each chunk and merges them.
+    pub(crate) fn take(&self, j: usize) -> Arc<dyn Op> {
+        Arc::new(TakeBucket::new("combine", j, self.combine.clone()).with_spec(self.spec.bucket("take", j)))
+    }
+}
+
+/// The [`SplitStages`] of a reduction named `name` from its three functions.
+pub(crate) fn split_stages<T: Item, A: Item, R: Item>(
+    name: &'static str,
+    spec: &Spec,
+    chunk: impl Fn(Vec<T>) -> Vec<A> + Send + Sync + 'static,
+    combine: impl Fn(Vec<A>) -> A + Send + Sync + 'static,
+    finish: impl Fn(A) -> Vec<R> + Send + Sync + 'static,
+) -> SplitStages<A, R> {
+    let combine = Arc::new(combine);
+    let combine_op = {
+        let combine = combine.clone();
+        GatherOp::new("combine", move |parts: Vec<A>| Ok(combine(parts))).with_spec(spec.stage("combine"))
+    };
+    SplitStages {
+        chunk: Arc::new(
+            PartitionOp::new(name, move |p: Vec<T>| Ok(Buckets::new(chunk(p)))).with_spec(spec.stage("chunk")),
+        ),
+        combine: Arc::new(move |parts| Ok(combine(parts))),
+        combine_op: Arc::new(combine_op),
+        finish: Arc::new(PartitionOp::new("finish", move |a: A| Ok(finish(a))).with_spec(spec.stage("finish"))),
+        spec: spec.clone(),
+        _r: PhantomData,
+    }
+}
+
+/// A tree reduction to a bag of `split_out` partitions; see the module doc for its tasks.
+pub(crate) struct SplitReduce<A, R> {
+    name: &'static str,
+    stages: SplitStages<A, R>,
     npartitions: usize,
     split_every: usize,
     split_out: usize,
 }
 
-impl<A> fmt::Debug for SplitReduce<A> {
+impl<A, R> fmt::Debug for SplitReduce<A, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SplitReduce")
             .field("name", &self.name)
-            .field("chunk", &self.chunk)
-            .field("finish", &self.finish)
+            .field("chunk", &self.stages.chunk)
+            .field("finish", &self.stages.finish)
             .field("npartitions", &self.npartitions)
             .field("split_every", &self.split_every)
             .field("split_out", &self.split_out)
@@ -133,7 +209,7 @@ impl<A> fmt::Debug for SplitReduce<A> {
     }
 }
 
-impl<A: Item> Layer for SplitReduce<A> {
+impl<A: Item, R> Layer for SplitReduce<A, R> {
     fn op_name(&self) -> &str {
         self.name
     }
@@ -146,12 +222,12 @@ impl<A: Item> Layer for SplitReduce<A> {
         let chunks = (0..self.npartitions as u32)
             .map(|i| {
                 let key = Key::new(chunk_name.clone(), [i]);
-                out.add(key.clone(), self.chunk.clone(), &[input.key([i])])?;
+                out.add(key.clone(), self.stages.chunk.clone(), &[input.key([i])])?;
                 Ok(key)
             })
             .collect::<Result<Vec<Key>>>()?;
         for j in 0..self.split_out as u32 {
-            let mut op: Arc<dyn Op> = Arc::new(TakeBucket::new("combine", j as usize, self.combine.clone()));
+            let mut op = self.stages.take(j as usize);
             let mut level = chunks.clone();
             let mut depth = 0;
             // The first level always runs, even over a single chunk: it takes bucket `j`.
@@ -166,12 +242,202 @@ impl<A: Item> Layer for SplitReduce<A> {
                         Ok(key)
                     })
                     .collect::<Result<_>>()?;
-                op = self.combine_op.clone();
+                op = self.stages.combine_op.clone();
             }
-            out.add(node.key([j]), self.finish.clone(), &level)?;
+            out.add(node.key([j]), self.stages.finish.clone(), &level)?;
         }
         Ok(())
     }
+}
+
+/// Stages of the built-in reductions, shared by the bag methods and the workers that rebuild
+/// them (see [`remote`](super::remote)).
+pub(crate) fn count_stages<T: Item>(spec: &Spec) -> Stages<u64> {
+    tree_stages(
+        "count",
+        spec,
+        |p: Vec<T>| Ok(p.len() as u64),
+        |partials: Vec<u64>| Ok(partials.iter().sum()),
+        Ok,
+    )
+}
+
+pub(crate) fn to_vec_stages<T: Item>(spec: &Spec) -> Stages<Vec<T>> {
+    tree_stages(
+        "to_vec",
+        spec,
+        Ok,
+        |partials: Vec<Vec<T>>| Ok(partials.concat()),
+        |all: Vec<T>| Ok(all),
+    )
+}
+
+pub(crate) fn sum_stages<T: Item + std::iter::Sum<T>>(spec: &Spec) -> Stages<T> {
+    tree_stages(
+        "sum",
+        spec,
+        |p: Vec<T>| Ok(p.into_iter().sum::<T>()),
+        |partials: Vec<T>| Ok(partials.into_iter().sum()),
+        |s: T| Ok(s),
+    )
+}
+
+/// `min` (`wanted` is `Less`) or `max` (`Greater`).
+pub(crate) fn extreme_stages<T: Item + PartialOrd + fmt::Debug>(wanted: Ordering, spec: &Spec) -> Stages<Option<T>> {
+    let pick = move |items: Vec<T>| -> Result<Option<T>, BoxError> {
+        let mut best: Option<T> = None;
+        for x in items {
+            // NaN is unordered even with itself: fail on it wherever it stands.
+            if x.partial_cmp(&x).is_none() {
+                return Err(format!("cannot order {x:?}").into());
+            }
+            best = Some(match best {
+                None => x,
+                Some(b) => match x.partial_cmp(&b) {
+                    Some(order) if order == wanted => x,
+                    Some(_) => b,
+                    None => return Err(format!("cannot order {x:?} and {b:?}").into()),
+                },
+            });
+        }
+        Ok(best)
+    };
+    let name = if wanted == Ordering::Less { "min" } else { "max" };
+    tree_stages(
+        name,
+        spec,
+        pick,
+        move |parts: Vec<Option<T>>| pick(parts.into_iter().flatten().collect()),
+        |best: Option<T>| Ok(best),
+    )
+}
+
+pub(crate) fn mean_stages<T: Item + ToF64>(spec: &Spec) -> Stages<Option<f64>> {
+    tree_stages(
+        "mean",
+        spec,
+        |p: Vec<T>| {
+            let mut s = CompensatedSum::default();
+            for x in &p {
+                s.add(x.to_f64());
+            }
+            s.n = p.len() as u64;
+            Ok(s)
+        },
+        |partials: Vec<CompensatedSum>| {
+            Ok(partials
+                .into_iter()
+                .fold(CompensatedSum::default(), CompensatedSum::merge))
+        },
+        |s: CompensatedSum| Ok((s.n > 0).then(|| s.total() / s.n as f64)),
+    )
+}
+
+pub(crate) fn fold_stages<T: Item, A: Item>(
+    init: A,
+    fold: impl Fn(A, T) -> A + Send + Sync + 'static,
+    combine: impl Fn(A, A) -> A + Send + Sync + 'static,
+    spec: &Spec,
+) -> Stages<A> {
+    let chunk_init = init.clone();
+    tree_stages(
+        "fold",
+        spec,
+        move |p: Vec<T>| Ok(p.into_iter().fold(chunk_init.clone(), &fold)),
+        move |partials: Vec<A>| Ok(partials.into_iter().reduce(&combine).unwrap_or_else(|| init.clone())),
+        |a: A| Ok(a),
+    )
+}
+
+pub(crate) fn reduce_stages<T: Item>(f: impl Fn(T, T) -> T + Send + Sync + 'static, spec: &Spec) -> Stages<Option<T>> {
+    let f = Arc::new(f);
+    let g = f.clone();
+    tree_stages(
+        "reduce",
+        spec,
+        move |p: Vec<T>| Ok(p.into_iter().reduce(|a, b| f(a, b))),
+        move |partials: Vec<Option<T>>| Ok(partials.into_iter().flatten().reduce(|a, b| g(a, b))),
+        |a: Option<T>| Ok(a),
+    )
+}
+
+pub(crate) fn topk_stages<T: Item, K: Item + Ord>(
+    k: usize,
+    key: impl Fn(&T) -> K + Send + Sync + 'static,
+    spec: &Spec,
+) -> SplitStages<Vec<(K, T)>, T> {
+    split_stages(
+        "topk",
+        spec,
+        move |p: Vec<T>| vec![top_of_partition(p, k, &key)],
+        move |partials: Vec<Vec<(K, T)>>| {
+            let mut all = partials.concat();
+            // Stable: equal keys keep the order of the partials, which is the bag's order.
+            all.sort_by(|a, b| b.0.cmp(&a.0));
+            all.truncate(k);
+            all
+        },
+        |top: Vec<(K, T)>| top.into_iter().map(|(_, x)| x).collect(),
+    )
+}
+
+pub(crate) fn foldby_stages<T: Item, K: Item + Hash + Eq, A: Item>(
+    key: impl Fn(&T) -> K + Send + Sync + 'static,
+    init: A,
+    binop: impl Fn(A, T) -> A + Send + Sync + 'static,
+    combine: impl Fn(A, A) -> A + Send + Sync + 'static,
+    nout: usize,
+    spec: &Spec,
+) -> SplitStages<OrderedMap<K, A>, (K, A)> {
+    split_stages(
+        "foldby",
+        spec,
+        move |p: Vec<T>| {
+            let mut maps: Vec<OrderedMap<K, A>> = (0..nout).map(|_| OrderedMap::default()).collect();
+            for x in p {
+                let k = key(&x);
+                maps[bucket_of(&k, nout)].update(k, |acc| binop(acc.unwrap_or_else(|| init.clone()), x));
+            }
+            maps
+        },
+        move |partials: Vec<OrderedMap<K, A>>| merge_all(partials, &combine),
+        OrderedMap::into_pairs,
+    )
+}
+
+pub(crate) fn frequencies_stages<T: Item + Hash + Eq>(
+    nout: usize,
+    spec: &Spec,
+) -> SplitStages<OrderedMap<T, u64>, (T, u64)> {
+    split_stages(
+        "frequencies",
+        spec,
+        move |p: Vec<T>| {
+            let mut maps: Vec<OrderedMap<T, u64>> = (0..nout).map(|_| OrderedMap::default()).collect();
+            for x in p {
+                *maps[bucket_of(&x, nout)].entry(x, || 0) += 1;
+            }
+            maps
+        },
+        |partials: Vec<OrderedMap<T, u64>>| merge_all(partials, |a, b| a + b),
+        OrderedMap::into_pairs,
+    )
+}
+
+pub(crate) fn distinct_stages<T: Item + Hash + Eq>(nout: usize, spec: &Spec) -> SplitStages<OrderedMap<T, ()>, T> {
+    split_stages(
+        "distinct",
+        spec,
+        move |p: Vec<T>| {
+            let mut sets: Vec<OrderedMap<T, ()>> = (0..nout).map(|_| OrderedMap::default()).collect();
+            for x in p {
+                sets[bucket_of(&x, nout)].entry(x, || ());
+            }
+            sets
+        },
+        |partials: Vec<OrderedMap<T, ()>>| merge_all(partials, |(), ()| ()),
+        |set: OrderedMap<T, ()>| set.into_pairs().into_iter().map(|(x, ())| x).collect(),
+    )
 }
 
 impl<T: Item> Bag<T> {
@@ -181,30 +447,38 @@ impl<T: Item> Bag<T> {
     pub(crate) fn split_reduce<A: Item, R: Item>(
         &self,
         name: &'static str,
-        chunk: impl Fn(Vec<T>) -> Vec<A> + Send + Sync + 'static,
-        combine: impl Fn(Vec<A>) -> A + Send + Sync + 'static,
-        finish: impl Fn(A) -> Vec<R> + Send + Sync + 'static,
+        stages: SplitStages<A, R>,
         split_every: usize,
         split_out: usize,
     ) -> Bag<R> {
-        let combine = Arc::new(combine);
-        let combine_op = {
-            let combine = combine.clone();
-            GatherOp::new("combine", move |parts: Vec<A>| Ok(combine(parts)))
-        };
         let split_out = split_out.max(1);
-        let layer = SplitReduce::<A> {
+        let layer = SplitReduce {
             name,
-            chunk: Arc::new(PartitionOp::new(name, move |p: Vec<T>| Ok(Buckets::new(chunk(p))))),
-            combine: Arc::new(move |parts| Ok(combine(parts))),
-            combine_op: Arc::new(combine_op),
-            finish: Arc::new(PartitionOp::new("finish", move |a: A| Ok(finish(a)))),
+            stages,
             npartitions: self.npartitions,
             split_every,
             split_out,
         };
         let node = Node::new(unique_token(name).into(), vec![self.node.clone()], Box::new(layer));
         Bag::from_node(node, split_out)
+    }
+
+    /// A tree reduction to one value from its [`Stages`].
+    pub(crate) fn reduce_tree<R>(&self, name: &'static str, stages: Stages<R>, split_every: usize) -> Delayed<R> {
+        let layer = crate::graph::TreeReduce {
+            name,
+            per_block: Vec::new(),
+            chunk: stages.chunk,
+            combine: stages.combine,
+            finish: stages.finish,
+            blocks: crate::graph::TreeReduce::partitions(self.npartitions),
+            split_every,
+        };
+        Delayed::from_node(Node::new(
+            unique_token(name).into(),
+            vec![self.node.clone()],
+            Box::new(layer),
+        ))
     }
 
     /// The `k` items with the largest `key`, largest first, as a bag of one partition (all
@@ -250,20 +524,8 @@ impl<T: Item> Bag<T> {
         key: impl Fn(&T) -> K + Send + Sync + 'static,
         split_every: usize,
     ) -> Bag<T> {
-        self.split_reduce(
-            "topk",
-            move |p: Vec<T>| vec![top_of_partition(p, k, &key)],
-            move |partials: Vec<Vec<(K, T)>>| {
-                let mut all = partials.concat();
-                // Stable: equal keys keep the order of the partials, which is the bag's order.
-                all.sort_by(|a, b| b.0.cmp(&a.0));
-                all.truncate(k);
-                all
-            },
-            |top: Vec<(K, T)>| top.into_iter().map(|(_, x)| x).collect(),
-            split_every,
-            1,
-        )
+        let spec = Spec::of_fns("topk", &[type_id_of(&key)]).param("k", k);
+        self.split_reduce("topk", topk_stages(k, key, &spec), split_every, 1)
     }
 
     /// Groups the items by `key` and folds each group (Dask's `foldby`, a groupby-reduce that
@@ -318,18 +580,11 @@ impl<T: Item> Bag<T> {
         split_out: usize,
     ) -> Bag<(K, A)> {
         let nout = split_out.max(1);
+        let fns = [type_id_of(&key), type_id_of(&binop), type_id_of(&combine)];
+        let spec = encode_init(Spec::of_fns("foldby", &fns).param("split_out", nout), &init);
         self.split_reduce(
             "foldby",
-            move |p: Vec<T>| {
-                let mut maps: Vec<OrderedMap<K, A>> = (0..nout).map(|_| OrderedMap::default()).collect();
-                for x in p {
-                    let k = key(&x);
-                    maps[bucket_of(&k, nout)].update(k, |acc| binop(acc.unwrap_or_else(|| init.clone()), x));
-                }
-                maps
-            },
-            move |partials: Vec<OrderedMap<K, A>>| merge_all(partials, &combine),
-            OrderedMap::into_pairs,
+            foldby_stages(key, init, binop, combine, nout, &spec),
             split_every,
             nout,
         )
@@ -415,20 +670,8 @@ impl<T: Item + Hash + Eq> Bag<T> {
     /// ```
     pub fn frequencies_with(&self, split_every: usize, split_out: usize) -> Bag<(T, u64)> {
         let nout = split_out.max(1);
-        self.split_reduce(
-            "frequencies",
-            move |p: Vec<T>| {
-                let mut maps: Vec<OrderedMap<T, u64>> = (0..nout).map(|_| OrderedMap::default()).collect();
-                for x in p {
-                    *maps[bucket_of(&x, nout)].entry(x, || 0) += 1;
-                }
-                maps
-            },
-            |partials: Vec<OrderedMap<T, u64>>| merge_all(partials, |a, b| a + b),
-            OrderedMap::into_pairs,
-            split_every,
-            nout,
-        )
+        let spec = Spec::of_type::<T>("bag.frequencies").param("split_out", nout);
+        self.split_reduce("frequencies", frequencies_stages(nout, &spec), split_every, nout)
     }
 
     /// Each distinct item once, in one partition, in the order of first appearance.
@@ -459,20 +702,8 @@ impl<T: Item + Hash + Eq> Bag<T> {
     /// ```
     pub fn distinct_with(&self, split_every: usize, split_out: usize) -> Bag<T> {
         let nout = split_out.max(1);
-        self.split_reduce(
-            "distinct",
-            move |p: Vec<T>| {
-                let mut sets: Vec<OrderedMap<T, ()>> = (0..nout).map(|_| OrderedMap::default()).collect();
-                for x in p {
-                    sets[bucket_of(&x, nout)].entry(x, || ());
-                }
-                sets
-            },
-            |partials: Vec<OrderedMap<T, ()>>| merge_all(partials, |(), ()| ()),
-            |set: OrderedMap<T, ()>| set.into_pairs().into_iter().map(|(x, ())| x).collect(),
-            split_every,
-            nout,
-        )
+        let spec = Spec::of_type::<T>("bag.distinct").param("split_out", nout);
+        self.split_reduce("distinct", distinct_stages(nout, &spec), split_every, nout)
     }
 }
 
@@ -495,14 +726,8 @@ impl<T: Item> Bag<T> {
         combine: impl Fn(A, A) -> A + Send + Sync + 'static,
         split_every: usize,
     ) -> Delayed<A> {
-        let chunk_init = init.clone();
-        self.reduction(
-            "fold",
-            move |p: Vec<T>| p.into_iter().fold(chunk_init.clone(), &fold),
-            move |partials: Vec<A>| partials.into_iter().reduce(&combine).unwrap_or_else(|| init.clone()),
-            |a| a,
-            split_every,
-        )
+        let spec = encode_init(Spec::of_fns("fold", &[type_id_of(&fold), type_id_of(&combine)]), &init);
+        self.reduce_tree("fold", fold_stages(init, fold, combine, &spec), split_every)
     }
 
     /// [`reduce`](Bag::reduce), combining `split_every` partial results at a time.
@@ -516,15 +741,8 @@ impl<T: Item> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn reduce_with(&self, f: impl Fn(T, T) -> T + Send + Sync + 'static, split_every: usize) -> Delayed<Option<T>> {
-        let f = Arc::new(f);
-        let g = f.clone();
-        self.reduction(
-            "reduce",
-            move |p: Vec<T>| p.into_iter().reduce(|a, b| f(a, b)),
-            move |partials: Vec<Option<T>>| partials.into_iter().flatten().reduce(|a, b| g(a, b)),
-            |a| a,
-            split_every,
-        )
+        let spec = Spec::of_fns("reduce", &[type_id_of(&f)]);
+        self.reduce_tree("reduce", reduce_stages(f, &spec), split_every)
     }
 
     /// [`count`](Bag::count), combining `split_every` partial results at a time.
@@ -536,11 +754,9 @@ impl<T: Item> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn count_with(&self, split_every: usize) -> Delayed<u64> {
-        self.reduction(
+        self.reduce_tree(
             "count",
-            |p: Vec<T>| p.len() as u64,
-            |partials: Vec<u64>| partials.iter().sum(),
-            |n| n,
+            count_stages::<T>(&Spec::of_type::<T>("bag.count")),
             split_every,
         )
     }
@@ -556,13 +772,7 @@ impl<T: Item + std::iter::Sum<T>> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn sum_with(&self, split_every: usize) -> Delayed<T> {
-        self.reduction(
-            "sum",
-            |p: Vec<T>| p.into_iter().sum::<T>(),
-            |partials: Vec<T>| partials.into_iter().sum(),
-            |s| s,
-            split_every,
-        )
+        self.reduce_tree("sum", sum_stages::<T>(&Spec::of_type::<T>("bag.sum")), split_every)
     }
 }
 
@@ -592,42 +802,8 @@ impl<T: Item + PartialOrd + fmt::Debug> Bag<T> {
     }
 
     fn extreme_with(&self, name: &'static str, wanted: Ordering, split_every: usize) -> Delayed<Option<T>> {
-        let pick = move |items: Vec<T>| -> Result<Option<T>, BoxError> {
-            let mut best: Option<T> = None;
-            for x in items {
-                // NaN is unordered even with itself: fail on it wherever it stands.
-                if x.partial_cmp(&x).is_none() {
-                    return Err(format!("cannot order {x:?}").into());
-                }
-                best = Some(match best {
-                    None => x,
-                    Some(b) => match x.partial_cmp(&b) {
-                        Some(order) if order == wanted => x,
-                        Some(_) => b,
-                        None => return Err(format!("cannot order {x:?} and {b:?}").into()),
-                    },
-                });
-            }
-            Ok(best)
-        };
-        let layer = crate::graph::TreeReduce {
-            name,
-            per_block: Vec::new(),
-            chunk: Arc::new(PartitionOp::new(name, pick)),
-            combine: Arc::new(GatherOp::new("combine", move |parts: Vec<Option<T>>| {
-                pick(parts.into_iter().flatten().collect())
-            })),
-            finish: Arc::new(GatherOp::new("finish", |mut last: Vec<Option<T>>| {
-                last.pop().ok_or_else(|| "no partial result".into())
-            })),
-            blocks: crate::graph::TreeReduce::partitions(self.npartitions),
-            split_every,
-        };
-        Delayed::from_node(Node::new(
-            unique_token(name).into(),
-            vec![self.node.clone()],
-            Box::new(layer),
-        ))
+        let spec = Spec::of_type::<T>(if wanted == Ordering::Less { "bag.min" } else { "bag.max" });
+        self.reduce_tree(name, extreme_stages(wanted, &spec), split_every)
     }
 }
 
@@ -641,24 +817,7 @@ impl<T: Item + ToF64> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn mean_with(&self, split_every: usize) -> Delayed<Option<f64>> {
-        self.reduction(
-            "mean",
-            |p: Vec<T>| {
-                let mut s = CompensatedSum::default();
-                for x in &p {
-                    s.add(x.to_f64());
-                }
-                s.n = p.len() as u64;
-                s
-            },
-            |partials: Vec<CompensatedSum>| {
-                partials
-                    .into_iter()
-                    .fold(CompensatedSum::default(), CompensatedSum::merge)
-            },
-            |s| (s.n > 0).then(|| s.total() / s.n as f64),
-            split_every,
-        )
+        self.reduce_tree("mean", mean_stages::<T>(&Spec::of_type::<T>("bag.mean")), split_every)
     }
 }
 

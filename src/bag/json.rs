@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::Bag;
 use super::ops::PartitionOp;
 use crate::error::BoxError;
+use crate::graph::{Op, OpSpec};
+use crate::registry::OpFactory;
 
 /// What a JSON value is, for error messages.
 fn kind(v: &Json) -> &'static str {
@@ -93,14 +96,7 @@ impl Bag<Json> {
     }
 
     fn pluck_field(&self, field: &str, default: Option<Json>) -> Bag<Json> {
-        let field: Arc<str> = field.into();
-        let op = PartitionOp::new("pluck", move |p: Vec<Json>| {
-            p.into_iter()
-                .enumerate()
-                .map(|(pos, item)| field_of(item, &field, pos, default.as_ref()))
-                .collect::<Result<Vec<Json>, BoxError>>()
-        });
-        self.blockwise("pluck", Arc::new(op))
+        self.blockwise("pluck", pluck_op(Pluck::Field(field.to_string()), default))
     }
 
     /// Element `index` of every item (each a JSON array).
@@ -138,12 +134,62 @@ impl Bag<Json> {
     }
 
     fn pluck_element(&self, index: usize, default: Option<Json>) -> Bag<Json> {
-        let op = PartitionOp::new("pluck", move |p: Vec<Json>| {
-            p.into_iter()
-                .enumerate()
-                .map(|(pos, item)| element_of(item, index, pos, default.as_ref()))
-                .collect::<Result<Vec<Json>, BoxError>>()
-        });
-        self.blockwise("pluck", Arc::new(op))
+        self.blockwise("pluck", pluck_op(Pluck::Index(index), default))
+    }
+}
+
+/// What `pluck` takes out of each item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Pluck {
+    Field(String),
+    Index(usize),
+}
+
+/// The spec of a pluck op: what it takes, and the default. (Not an `Option<Json>`: a default of
+/// `null` would come back as no default.)
+#[derive(Serialize, Deserialize)]
+struct PluckSpec {
+    pluck: Pluck,
+    default: Fallback,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Fallback {
+    None,
+    Value(Json),
+}
+
+/// The op of `pluck`, `pluck_or`, `pluck_index` and `pluck_index_or`.
+fn pluck_op(pluck: Pluck, default: Option<Json>) -> Arc<dyn Op> {
+    let spec = PluckSpec {
+        pluck: pluck.clone(),
+        default: default.clone().map_or(Fallback::None, Fallback::Value),
+    };
+    let spec = serde_json::to_value(spec)
+        .ok()
+        .map(|params| OpSpec::new("bag.pluck", params));
+    let op = PartitionOp::new("pluck", move |p: Vec<Json>| {
+        p.into_iter()
+            .enumerate()
+            .map(|(pos, item)| match &pluck {
+                Pluck::Field(field) => field_of(item, field, pos, default.as_ref()),
+                Pluck::Index(index) => element_of(item, *index, pos, default.as_ref()),
+            })
+            .collect::<Result<Vec<Json>, BoxError>>()
+    });
+    Arc::new(op.with_spec(spec))
+}
+
+inventory::submit! {
+    OpFactory {
+        name: "bag.pluck",
+        build: |params| {
+            let spec = PluckSpec::deserialize(params)?;
+            let default = match spec.default {
+                Fallback::None => None,
+                Fallback::Value(v) => Some(v),
+            };
+            Ok(pluck_op(spec.pluck, default))
+        },
     }
 }

@@ -15,12 +15,31 @@
 //! assert_eq!(words.compute()?, ["a", "b", "b", "c", "c", "c"]);
 //! # Ok::<(), drask::Error>(())
 //! ```
+//!
+//! # Remote execution
+//! Closures run on local executors only. For a graph another process can rebuild, pass
+//! functions registered with [`register_bag_fn!`](crate::register_bag_fn) (the method is called
+//! with the `fn` itself) over item types registered with
+//! [`register_bag_type!`](crate::register_bag_type) (common ones are); see [`remote`].
+//!
+//! ```
+//! use drask::prelude::*;
+//!
+//! fn words(line: String) -> Vec<String> { line.split(' ').map(str::to_string).collect() }
+//! drask::register_bag_fn!(flat_map words);
+//!
+//! let words = Bag::from_vec(vec!["a b".to_string(), "b c".into()], 2).flat_map(words);
+//! let spec = drask::registry::GraphSpec::from_graph(&words.frequencies().graph(true)?)?;
+//! assert!(spec.tasks.iter().all(|t| t.op.name == "fused" || t.op.name.starts_with("bag.")));
+//! # Ok::<(), drask::Error>(())
+//! ```
 
 mod aggregate;
 mod io;
 mod json;
 mod layers;
 mod ops;
+pub mod remote;
 mod reshape;
 mod shuffle;
 
@@ -32,10 +51,11 @@ use std::sync::Arc;
 use crate::collection::Collection;
 use crate::delayed::Delayed;
 use crate::error::{BoxError, Error, Result};
-use crate::graph::TreeReduce;
 use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
 use layers::{Blockwise, Partitions};
-use ops::{GatherOp, PartitionOp};
+use remote::{Spec, type_id_of};
+
+pub use remote::{BagFn, BagType, is_bag_type};
 
 pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText, json_field};
 
@@ -46,6 +66,7 @@ pub trait Item: Clone + Send + Sync + 'static {}
 impl<T: Clone + Send + Sync + 'static> Item for T {}
 
 pub use crate::graph::DEFAULT_SPLIT_EVERY;
+#[cfg_attr(not(feature = "frame"), allow(unused_imports))]
 pub(crate) use io::io_error;
 
 /// A lazy, partitioned collection of items. Cheap to clone; nothing runs until
@@ -188,7 +209,9 @@ impl<T: Item> Bag<T> {
     /// # Ok::<(), drask::Error>(())
     /// ```
     pub fn map_partitions<U: Item>(&self, f: impl Fn(Vec<T>) -> Vec<U> + Send + Sync + 'static) -> Bag<U> {
-        self.try_map_partitions(move |p| Ok::<_, BoxError>(f(p)))
+        let spec = Spec::of_fns("map_partitions", &[type_id_of(&f)]).get();
+        let op = ops::map_partitions_op(move |p| Ok::<_, BoxError>(f(p)), spec);
+        self.blockwise("map_partitions", op)
     }
 
     /// Like [`map_partitions`](Bag::map_partitions) for a function that can fail: an error fails
@@ -197,14 +220,15 @@ impl<T: Item> Bag<T> {
         &self,
         f: impl Fn(Vec<T>) -> Result<Vec<U>, E> + Send + Sync + 'static,
     ) -> Bag<U> {
-        let op = PartitionOp::new("map_partitions", move |p: Vec<T>| f(p).map_err(Into::into));
-        self.blockwise("map_partitions", Arc::new(op))
+        self.blockwise("map_partitions", ops::map_partitions_op(f, None))
     }
 
-    /// Applies `f` to every item.
+    /// Applies `f` to every item. The op can run remotely when `f` is a `fn` registered with
+    /// [`register_bag_fn!(map f)`](crate::register_bag_fn); the same holds for the other methods
+    /// that take functions, each with its own role.
     pub fn map<U: Item>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Bag<U> {
-        let op = PartitionOp::new("map", move |p: Vec<T>| Ok(p.into_iter().map(&f).collect::<Vec<U>>()));
-        self.blockwise("map", Arc::new(op))
+        let spec = Spec::of_fns("map", &[type_id_of(&f)]).get();
+        self.blockwise("map", ops::map_op(f, spec))
     }
 
     /// Applies a fallible `f` to every item; the first error fails the compute, naming the
@@ -218,29 +242,20 @@ impl<T: Item> Bag<T> {
     /// assert!(err.to_string().contains("invalid digit"), "{err}");
     /// ```
     pub fn try_map<U: Item, E: Into<BoxError>>(&self, f: impl Fn(T) -> Result<U, E> + Send + Sync + 'static) -> Bag<U> {
-        let op = PartitionOp::new("map", move |p: Vec<T>| {
-            p.into_iter()
-                .map(|x| f(x).map_err(Into::into))
-                .collect::<Result<Vec<U>, BoxError>>()
-        });
-        self.blockwise("map", Arc::new(op))
+        let spec = Spec::of_fns("try_map", &[type_id_of(&f)]).get();
+        self.blockwise("map", ops::try_map_op(f, spec))
     }
 
     /// Keeps the items for which `keep` is true.
     pub fn filter(&self, keep: impl Fn(&T) -> bool + Send + Sync + 'static) -> Bag<T> {
-        let op = PartitionOp::new("filter", move |mut p: Vec<T>| {
-            p.retain(|x| keep(x));
-            Ok(p)
-        });
-        self.blockwise("filter", Arc::new(op))
+        let spec = Spec::of_fns("filter", &[type_id_of(&keep)]).get();
+        self.blockwise("filter", ops::filter_op(keep, spec))
     }
 
     /// Replaces every item with the items `f` returns for it.
     pub fn flat_map<U: Item, I: IntoIterator<Item = U>>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> Bag<U> {
-        let op = PartitionOp::new("flat_map", move |p: Vec<T>| {
-            Ok(p.into_iter().flat_map(&f).collect::<Vec<U>>())
-        });
-        self.blockwise("flat_map", Arc::new(op))
+        let spec = Spec::of_fns("flat_map", &[type_id_of(&f)]).get();
+        self.blockwise("flat_map", ops::flat_map_op(f, spec))
     }
 
     /// A tree reduction: `chunk` reduces each partition to a partial result, `combine` merges a
@@ -269,23 +284,14 @@ impl<T: Item> Bag<T> {
         finish: impl Fn(A) -> R + Send + Sync + 'static,
         split_every: usize,
     ) -> Delayed<R> {
-        let layer = TreeReduce {
+        let stages = aggregate::tree_stages(
             name,
-            per_block: Vec::new(),
-            chunk: Arc::new(PartitionOp::new(name, move |p: Vec<T>| Ok(chunk(p)))),
-            combine: Arc::new(GatherOp::new("combine", move |parts: Vec<A>| Ok(combine(parts)))),
-            finish: Arc::new(GatherOp::new("finish", move |mut last: Vec<A>| {
-                let a = last.pop().ok_or("a reduction finished with no partial result")?;
-                Ok(finish(a))
-            })),
-            blocks: TreeReduce::partitions(self.npartitions),
-            split_every,
-        };
-        Delayed::from_node(Node::new(
-            unique_token(name).into(),
-            vec![self.node.clone()],
-            Box::new(layer),
-        ))
+            &Spec::none(),
+            move |p: Vec<T>| Ok(chunk(p)),
+            move |parts: Vec<A>| Ok(combine(parts)),
+            move |a: A| Ok(finish(a)),
+        );
+        self.reduce_tree(name, stages, split_every)
     }
 
     /// Folds every item into an accumulator: `fold` within each partition starting from
@@ -320,13 +326,8 @@ impl<T: Item> Bag<T> {
 
     /// Every item, partitions in order, as one delayed list.
     pub fn to_delayed(&self) -> Delayed<Vec<T>> {
-        self.reduction(
-            "to_vec",
-            |p: Vec<T>| p,
-            |partials: Vec<Vec<T>>| partials.concat(),
-            |all| all,
-            DEFAULT_SPLIT_EVERY,
-        )
+        let stages = aggregate::to_vec_stages::<T>(&Spec::of_type::<T>("bag.to_vec"));
+        self.reduce_tree("to_vec", stages, DEFAULT_SPLIT_EVERY)
     }
 }
 

@@ -1,15 +1,17 @@
 //! Changing how items sit in partitions: `zip` of equally partitioned bags, and `repartition`.
 
-use std::any::type_name;
+use std::any::{TypeId, type_name};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::layers::Blockwise;
 use super::ops::GatherOp;
+use super::remote::{Spec, param};
 use super::{Bag, Item};
 use crate::error::{BoxError, Error, Result};
-use crate::graph::{Key, Layer, Lowering, Node, Op, Value, take_value, unique_token};
+use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
+use serde_json::Value as Json;
 
 /// Output partition `j` is `parts[j].0` applied to the input partitions `parts[j].1`, in order:
 /// any regrouping of whole or split partitions.
@@ -37,6 +39,11 @@ impl Layer for Regroup {
 /// Pairs up the items of two partitions of equal length.
 struct ZipOp<T, U>(PhantomData<fn() -> (T, U)>);
 
+/// The zip op; it has a spec when both sides have the same registered item type.
+fn zip_of<T: Item, U: Item>() -> ZipOp<T, U> {
+    ZipOp(PhantomData)
+}
+
 impl<T, U> fmt::Debug for ZipOp<T, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "zip<{}, {}>", type_name::<T>(), type_name::<U>())
@@ -63,6 +70,43 @@ impl<T: Item, U: Item> Op for ZipOp<T, U> {
             .into());
         }
         Ok(Arc::new(left.into_iter().zip(right).collect::<Vec<(T, U)>>()))
+    }
+
+    fn spec(&self) -> Option<OpSpec> {
+        (TypeId::of::<T>() == TypeId::of::<U>())
+            .then(|| Spec::of_type::<T>("bag.zip").get())
+            .flatten()
+    }
+}
+
+/// Rebuilds a zip of two bags of `T` from its spec.
+pub(crate) fn zip_op<T: Item>(_spec: &Spec, _params: &Json) -> Result<Arc<dyn Op>, BoxError> {
+    Ok(Arc::new(zip_of::<T, T>()))
+}
+
+/// The op that concatenates partitions, for fewer partitions.
+fn concat_op<T: Item>(spec: &Spec) -> Arc<dyn Op> {
+    let op = GatherOp::new("repartition", |parts: Vec<Vec<T>>| {
+        let mut parts = parts.into_iter();
+        let mut all = parts.next().unwrap_or_default();
+        for p in parts {
+            all.extend(p);
+        }
+        Ok::<_, BoxError>(all)
+    });
+    Arc::new(op.with_spec(spec.stage("concat")))
+}
+
+/// Rebuilds a repartition op from its spec.
+pub(crate) fn repartition_op<T: Item>(spec: &Spec, params: &Json) -> Result<Arc<dyn Op>, BoxError> {
+    match param::<String>(params, "stage")?.as_str() {
+        "concat" => Ok(concat_op::<T>(spec)),
+        "slice" => Ok(Arc::new(SliceOp::<T> {
+            piece: param(params, "piece")?,
+            pieces: param(params, "pieces")?,
+            _t: PhantomData,
+        })),
+        other => Err(format!("repartition has no stage {other:?}").into()),
     }
 }
 
@@ -103,6 +147,14 @@ impl<T: Item> Op for SliceOp<T> {
         };
         Ok(Arc::new(piece))
     }
+
+    fn spec(&self) -> Option<OpSpec> {
+        Spec::of_type::<T>("bag.repartition")
+            .param("stage", "slice")
+            .param("piece", self.piece)
+            .param("pieces", self.pieces)
+            .get()
+    }
 }
 
 impl<T: Item> Bag<T> {
@@ -131,7 +183,7 @@ impl<T: Item> Bag<T> {
             )));
         }
         let layer = Blockwise {
-            op: Arc::new(ZipOp::<T, U>(PhantomData)),
+            op: Arc::new(zip_of::<T, U>()),
             npartitions: self.npartitions,
         };
         let node = Node::new(
@@ -169,14 +221,7 @@ impl<T: Item> Bag<T> {
             return self.clone();
         }
         let parts: Vec<(Arc<dyn Op>, Vec<u32>)> = if m < n {
-            let concat: Arc<dyn Op> = Arc::new(GatherOp::new("repartition", |parts: Vec<Vec<T>>| {
-                let mut parts = parts.into_iter();
-                let mut all = parts.next().unwrap_or_default();
-                for p in parts {
-                    all.extend(p);
-                }
-                Ok::<_, BoxError>(all)
-            }));
+            let concat = concat_op::<T>(&Spec::of_type::<T>("bag.repartition"));
             (0..m)
                 .map(|j| (concat.clone(), (j * n / m..(j + 1) * n / m).map(|i| i as u32).collect()))
                 .collect()

@@ -26,9 +26,10 @@ use parking_lot::Mutex;
 
 use super::aggregate::OrderedMap;
 use super::ops::PartitionOp;
+use super::remote::{Spec, type_id_of};
 use super::{Bag, Item};
 use crate::error::{BoxError, Result};
-use crate::graph::{FxBuild, Key, Layer, Lowering, Node, Op, Value, unique_token};
+use crate::graph::{FxBuild, Key, Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
 
 /// A function from a list of bucket contents (one per input, in input order) to a result.
 pub(crate) type GatherFn<A, R> = Arc<dyn Fn(Vec<A>) -> Result<R, BoxError> + Send + Sync>;
@@ -94,11 +95,23 @@ pub(crate) struct TakeBucket<A, R> {
     name: &'static str,
     bucket: usize,
     f: GatherFn<A, R>,
+    spec: Option<OpSpec>,
 }
 
 impl<A, R> TakeBucket<A, R> {
     pub(crate) fn new(name: &'static str, bucket: usize, f: GatherFn<A, R>) -> TakeBucket<A, R> {
-        TakeBucket { name, bucket, f }
+        TakeBucket {
+            name,
+            bucket,
+            f,
+            spec: None,
+        }
+    }
+
+    /// The op with the spec a worker rebuilds it from.
+    pub(crate) fn with_spec(mut self, spec: Option<OpSpec>) -> TakeBucket<A, R> {
+        self.spec = spec;
+        self
     }
 }
 
@@ -128,20 +141,25 @@ where
             .collect::<Result<Vec<A>, BoxError>>()?;
         Ok(Arc::new((self.f)(parts)?))
     }
+
+    fn spec(&self) -> Option<OpSpec> {
+        self.spec.clone()
+    }
 }
 
 /// A full shuffle: `split` turns each input partition into a [`Buckets<A>`] of `npartitions_out`
 /// buckets; output partition `j` is `gather` applied to bucket `j` of every split, in input
 /// order. See the module doc for keys and costs.
-pub(crate) struct Shuffle<A, R> {
+pub(crate) struct Shuffle {
     pub(crate) name: &'static str,
     pub(crate) split: Arc<dyn Op>,
-    pub(crate) gather: GatherFn<A, R>,
+    /// The gather op of output `j`.
+    pub(crate) gather: Box<dyn Fn(usize) -> Arc<dyn Op> + Send + Sync>,
     pub(crate) npartitions_in: usize,
     pub(crate) npartitions_out: usize,
 }
 
-impl<A, R> fmt::Debug for Shuffle<A, R> {
+impl fmt::Debug for Shuffle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shuffle")
             .field("name", &self.name)
@@ -152,7 +170,7 @@ impl<A, R> fmt::Debug for Shuffle<A, R> {
     }
 }
 
-impl<A: Send + 'static, R: Send + Sync + 'static> Layer for Shuffle<A, R> {
+impl Layer for Shuffle {
     fn op_name(&self) -> &str {
         self.name
     }
@@ -168,8 +186,7 @@ impl<A: Send + 'static, R: Send + Sync + 'static> Layer for Shuffle<A, R> {
             })
             .collect::<Result<Vec<Key>>>()?;
         for j in 0..self.npartitions_out {
-            let op = TakeBucket::new(self.name, j, self.gather.clone());
-            out.add(node.key([j as u32]), Arc::new(op), &splits)?;
+            out.add(node.key([j as u32]), (self.gather)(j), &splits)?;
         }
         Ok(())
     }
@@ -207,24 +224,41 @@ impl<T: Item> Bag<T> {
         npartitions: Option<usize>,
     ) -> Bag<(K, Vec<T>)> {
         let nout = npartitions.unwrap_or(self.npartitions).max(1);
-        let split = PartitionOp::new("groupby-split", move |p: Vec<T>| {
-            let mut buckets: Vec<Vec<(K, T)>> = (0..nout).map(|_| Vec::new()).collect();
-            for item in p {
-                let k = key(&item);
-                buckets[bucket_of(&k, nout)].push((k, item));
-            }
-            Ok(Buckets::new(buckets))
-        });
+        let spec = Spec::of_fns("groupby", &[type_id_of(&key)]).param("split_out", nout);
+        let (split, gather) = groupby_ops(nout, key, &spec);
         let layer = Shuffle {
             name: "groupby",
-            split: Arc::new(split),
-            gather: Arc::new(group::<K, T>),
+            split,
+            gather: Box::new(gather),
             npartitions_in: self.npartitions,
             npartitions_out: nout,
         };
         let node = Node::new(unique_token("groupby").into(), vec![self.node.clone()], Box::new(layer));
         Bag::from_node(node, nout)
     }
+}
+
+/// The split op of a groupby into `nout` partitions, and its gather op for output `j`.
+pub(crate) fn groupby_ops<T: Item, K: Item + Hash + Eq>(
+    nout: usize,
+    key: impl Fn(&T) -> K + Send + Sync + 'static,
+    spec: &Spec,
+) -> (Arc<dyn Op>, impl Fn(usize) -> Arc<dyn Op> + Send + Sync + 'static) {
+    let split = PartitionOp::new("groupby-split", move |p: Vec<T>| {
+        let mut buckets: Vec<Vec<(K, T)>> = (0..nout).map(|_| Vec::new()).collect();
+        for item in p {
+            let k = key(&item);
+            buckets[bucket_of(&k, nout)].push((k, item));
+        }
+        Ok(Buckets::new(buckets))
+    })
+    .with_spec(spec.stage("split"));
+    let spec = spec.clone();
+    let gather = move |j| {
+        let op = TakeBucket::new("groupby", j, Arc::new(group::<K, T>)).with_spec(spec.bucket("gather", j));
+        Arc::new(op) as Arc<dyn Op>
+    };
+    (Arc::new(split), gather)
 }
 
 /// Groups `(key, item)` pairs (the buckets of every input, in input order) by key: groups in

@@ -183,6 +183,15 @@ fn range_buckets(
             }
         }
     }
+    // NaN sorts above every number (polars' order) but compares false with all of them.
+    if values.dtype().is_float() {
+        let nan_piece = if descending { 0 } else { nbounds };
+        for (bucket, is_nan) in buckets.iter_mut().zip(values.is_nan()?.iter()) {
+            if is_nan == Some(true) {
+                *bucket = nan_piece;
+            }
+        }
+    }
     Ok(buckets)
 }
 

@@ -60,7 +60,7 @@ impl DataFrame {
     /// value is the list of files written.
     ///
     /// # Errors
-    /// [`Error::Io`] if `dir` cannot be created.
+    /// [`Error::Io`](crate::Error::Io) if `dir` cannot be created.
     ///
     /// # Examples
     /// ```
@@ -91,7 +91,7 @@ impl DataFrame {
     /// value is the list of files written.
     ///
     /// # Errors
-    /// [`Error::Io`] if `dir` cannot be created.
+    /// [`Error::Io`](crate::Error::Io) if `dir` cannot be created.
     pub fn to_parquet(&self, dir: impl AsRef<Path>) -> Result<Delayed<Vec<PathBuf>>> {
         self.write(dir.as_ref(), Format::Parquet)
     }
@@ -178,5 +178,3 @@ impl Op for WriteOp {
         codec::spec_of("frame-write", self)
     }
 }
-
-crate::register_codec!(PathBuf, Vec<PathBuf>);

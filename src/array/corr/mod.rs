@@ -187,13 +187,12 @@ pub(crate) fn correlate_with<A: CorrElem>(
             )));
         }
     }
-    let (nt, nk) = (targets.len(), ranges.len());
-    let mut out = Array2::from_elem((nk * nt, ncols), f64::NAN);
+    let nt = targets.len();
     let threads = rayon::current_num_threads().max(1);
-    let blocks = column_blocks(ncols, targets.len(), threads);
+    let blocks = column_blocks(ncols, nt, threads);
     let plan = Plan::new(ranges, blocks.len(), threads);
     if nt == 0 || ncols == 0 || plan.pieces.is_empty() {
-        return Ok(out);
+        return Ok(Array2::from_elem((ranges.len() * nt, ncols), f64::NAN));
     }
 
     // The rows of the union, in piece order, as slices: zero-copy when rows are contiguous.
@@ -207,7 +206,64 @@ pub(crate) fn correlate_with<A: CorrElem>(
                 .collect()
         }
     };
-    let ys = TargetStats::new(data, targets, &plan);
+    let ys = TargetStats::new(|t, row| data[[row, targets[t]]].to_f64(), nt, &plan);
+    Ok(correlate_union(level, &rows, ncols, &ys, &plan, &blocks))
+}
+
+/// [`correlate_ranges`] over rows handed as slices, each `ncols` long, with the target
+/// column's values beside them (`target[r]` belongs to `rows[r]`): what a chunked array's
+/// correlation task reads straight out of its blocks, with no copy into one array. The result
+/// has shape `(ranges.len(), ncols)`.
+///
+/// # Errors
+/// [`Error::Metadata`] if a row is not `ncols` long, `target` is not as long as `rows`, or a
+/// range is not within the rows.
+pub(crate) fn correlate_row_slices<A: CorrElem>(
+    rows: &[&[A]],
+    ncols: usize,
+    target: &[A],
+    ranges: &[Range<usize>],
+) -> Result<Array2<f64>> {
+    let nrows = rows.len();
+    if target.len() != nrows || rows.iter().any(|r| r.len() != ncols) {
+        return Err(Error::Metadata(format!(
+            "correlation rows must be {ncols} long with one target value each ({} targets for {nrows} rows)",
+            target.len()
+        )));
+    }
+    if let Some(r) = ranges.iter().find(|r| r.start > r.end || r.end > nrows) {
+        return Err(Error::Metadata(format!(
+            "correlation row range {}..{} is not within the {nrows} rows",
+            r.start, r.end
+        )));
+    }
+    let threads = rayon::current_num_threads().max(1);
+    let blocks = column_blocks(ncols, 1, threads);
+    let plan = Plan::new(ranges, blocks.len(), threads);
+    if ncols == 0 || plan.pieces.is_empty() {
+        return Ok(Array2::from_elem((ranges.len(), ncols), f64::NAN));
+    }
+    let union: Vec<&[A]> = plan
+        .pieces
+        .iter()
+        .flat_map(|p| rows[p.start..p.start + p.len].iter().copied())
+        .collect();
+    let ys = TargetStats::new(|_, row| target[row].to_f64(), 1, &plan);
+    Ok(correlate_union(Level::detect(), &union, ncols, &ys, &plan, &blocks))
+}
+
+/// The kernel proper: `rows` are the rows of the plan's pieces, in order; column blocks (and,
+/// with few of them, parts of the pieces) run in parallel.
+fn correlate_union<A: CorrElem>(
+    level: Level,
+    rows: &[&[A]],
+    ncols: usize,
+    ys: &TargetStats,
+    plan: &Plan,
+    blocks: &[Range<usize>],
+) -> Array2<f64> {
+    let (nt, nk) = (ys.nt, plan.range_pieces.len());
+    let mut out = Array2::from_elem((nk * nt, ncols), f64::NAN);
 
     let run = |b: usize, part: &Range<usize>| -> Vec<f64> {
         let cols = blocks[b].clone();
@@ -243,7 +299,7 @@ pub(crate) fn correlate_with<A: CorrElem>(
         // statistics of only a few blocks are alive at once.
         tasks
             .into_par_iter()
-            .map(|(b, part)| combine(&plan, &ys, blocks[b].len(), &run(b, &plan.parts[part])))
+            .map(|(b, part)| combine(plan, ys, blocks[b].len(), &run(b, &plan.parts[part])))
             .collect()
     } else {
         let partial: Vec<Vec<f64>> = tasks
@@ -253,7 +309,7 @@ pub(crate) fn correlate_with<A: CorrElem>(
         partial
             .par_chunks(plan.parts.len())
             .enumerate()
-            .map(|(b, parts)| combine(&plan, &ys, blocks[b].len(), &parts.concat()))
+            .map(|(b, parts)| combine(plan, ys, blocks[b].len(), &parts.concat()))
             .collect()
     };
 
@@ -264,7 +320,7 @@ pub(crate) fn correlate_with<A: CorrElem>(
             dst[cols.clone()].copy_from_slice(src);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Splits `0..ncols` into blocks at most [`MAX_BLOCK`] wide (less with many targets, see
@@ -426,8 +482,8 @@ struct TargetStats {
 }
 
 impl TargetStats {
-    fn new<A: CorrElem>(data: ArrayView2<'_, A>, targets: &[usize], plan: &Plan) -> TargetStats {
-        let nt = targets.len();
+    /// From `value(t, row)`, the value of target `t` in `row` of the data.
+    fn new(value: impl Fn(usize, usize) -> f64, nt: usize, plan: &Plan) -> TargetStats {
         let nrows: usize = plan.pieces.iter().map(|p| p.len).sum();
         let mut s = TargetStats {
             dy: vec![0.0; nrows * nt],
@@ -438,8 +494,8 @@ impl TargetStats {
             m2: vec![0.0; plan.pieces.len() * nt],
         };
         for (pi, p) in plan.pieces.iter().enumerate() {
-            for (t, &col) in targets.iter().enumerate() {
-                let y = |r: usize| data[[p.start + r, col]].to_f64();
+            for t in 0..nt {
+                let y = |r: usize| value(t, p.start + r);
                 let c = y(0);
                 // Two passes over the shifted values: a constant piece gives exact zeros.
                 let mean = (0..p.len).map(|r| y(r) - c).sum::<f64>() / p.len as f64;

@@ -6,6 +6,7 @@
 //! that is not UTF-8 or not JSON, a file deleted since) fails `compute()` with a [`ReadError`]
 //! that names the file, the line and the byte offset.
 
+mod field_scan;
 mod iter;
 mod lines;
 mod read;
@@ -20,6 +21,7 @@ pub use read::{BadLines, EncodingErrors, ReadJson, ReadText, json_field};
 pub use source::Source;
 pub(crate) use source::io_error;
 pub use write::ToText;
+pub(crate) use write::write_op;
 
 use crate::bag::Bag;
 use crate::error::Result;

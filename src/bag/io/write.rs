@@ -11,10 +11,12 @@ use std::sync::Arc;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use crate::bag::remote::{Spec, param};
 use crate::bag::{Bag, Item};
 use crate::delayed::Delayed;
 use crate::error::BoxError;
-use crate::graph::{Layer, Lowering, Node, Op, Value, unique_token};
+use crate::graph::{Layer, Lowering, Node, Op, OpSpec, Value, unique_token};
+use serde_json::Value as Json;
 
 /// How [`Bag::to_text`] writes its files.
 ///
@@ -152,6 +154,22 @@ impl<T: Display + Send + Sync + 'static> Op for WriteOp<T> {
         write_lines(&self.path, self.gzip, items).map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         Ok(Arc::new(vec![self.path.clone()]))
     }
+
+    fn spec(&self) -> Option<OpSpec> {
+        Spec::of_type::<T>("bag.to_text")
+            .param("path", &self.path)
+            .param("gzip", self.gzip)
+            .get()
+    }
+}
+
+/// Rebuilds a `to_text` write op from its spec.
+pub(crate) fn write_op<T: Item + Display>(params: &Json) -> Result<Arc<dyn Op>, BoxError> {
+    Ok(Arc::new(WriteOp::<T> {
+        path: param(params, "path")?,
+        gzip: param(params, "gzip")?,
+        _t: PhantomData,
+    }))
 }
 
 fn write_lines<T: Display>(path: &Path, gzip: bool, items: &[T]) -> std::io::Result<()> {
