@@ -1050,6 +1050,28 @@ fn describe_shape_labels_and_remote_specs() {
         drask::sched::Executor::execute(&Synchronous, &rebuilt.to_graph().unwrap(), &summary.keys(), &[]).unwrap();
     let remote = values[0].downcast_ref::<pl::DataFrame>().unwrap();
     assert!(remote.equals_missing(&summary.compute().unwrap()));
+    // Over CSV blocks: both percentile passes read the files themselves, projected.
+    let dir = temp_dir("describe-csv");
+    let whole = random_frame(14, 3000);
+    DataFrame::from_polars(whole.clone(), 3)
+        .unwrap()
+        .to_csv(&dir)
+        .unwrap()
+        .compute()
+        .unwrap();
+    let csv = ReadCsv::new(dir.join("*.csv"))
+        .schema(whole.schema().as_ref().clone())
+        .blocksize(Some(20_000))
+        .build()
+        .unwrap();
+    assert!(csv.npartitions() > 3, "{} partitions", csv.npartitions());
+    let got = csv
+        .describe_with(&[0.1, 0.5, 0.9], QuantileMethod::Linear)
+        .unwrap()
+        .compute()
+        .unwrap();
+    assert_describe_matches(&got, &whole, &[0.1, 0.5, 0.9], QuantileMethod::Linear, "csv");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
