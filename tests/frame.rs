@@ -1041,6 +1041,22 @@ fn describe_shape_labels_and_remote_specs() {
         .to_string();
     assert!(err.contains("no columns"), "{err}");
     assert!(df.describe_with(&[-0.1], QuantileMethod::Linear).is_err());
+    // No percentiles: the six other rows only.
+    let plain = df
+        .describe_with(&[], QuantileMethod::Linear)
+        .unwrap()
+        .compute()
+        .unwrap();
+    let rows: Vec<&str> = plain
+        .column("statistic")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(rows, ["count", "null_count", "mean", "std", "min", "max"]);
+    assert_eq!(plain.column("float").unwrap().f64().unwrap().get(5), Some(3.0));
     // The whole describe graph (aggregations and both percentile passes) can be sent.
     let whole = wide_random_frame(12, 700);
     let summary = partitioned(&whole, 4, 12).describe().unwrap();

@@ -302,7 +302,7 @@ impl Op for DescribeOp {
         let mut q_index = 0;
         for (i, c) in self.columns.iter().enumerate() {
             let count = float_of(&stats, &stat_name("count", i))?.unwrap_or(0.0);
-            let quantile_values: Vec<Option<f64>> = if c.percentiles {
+            let quantile_values: Vec<Option<f64>> = if c.percentiles && !self.percentiles.is_empty() {
                 let q = quantiles.as_ref().ok_or("describe: the percentiles are missing")?;
                 let values = (0..self.percentiles.len())
                     .map(|p| float_of(q, &quantile_name(p, q_index)))
