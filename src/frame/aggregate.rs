@@ -267,6 +267,7 @@ fn aggregate(
         aggs: plan.partial.clone(),
     });
     let chunk_steps: Arc<[Step]> = chunk_steps.into();
+    let layer_sources = sources.clone();
     let chunks: Vec<PartitionTask> = sources
         .into_iter()
         .map(|source| PartitionTask {
@@ -297,7 +298,8 @@ fn aggregate(
     };
     let layer = AggregateTree {
         label: format!(
-            "{}(by=[{}], {} aggregations{})",
+            "{} -> {}(by=[{}], {} aggregations{})",
+            super::partition::describe(&layer_sources, &chunk_steps),
             if keys.is_empty() { "agg" } else { "groupby" },
             plan.keys.join(", "),
             aggs.len(),

@@ -143,7 +143,7 @@ impl Layer for Partitionwise {
 
 /// `read_csv[...] | filter(...) | select(...)`, plus what polars' optimizer makes of the first
 /// partition's query (which columns it reads, which filter it pushes into the scan).
-fn describe(sources: &[PartSource], steps: &[Step]) -> String {
+pub(crate) fn describe(sources: &[PartSource], steps: &[Step]) -> String {
     let mut text = sources.first().map_or("partitions", PartSource::label).to_string();
     for step in steps {
         text.push_str(" | ");
