@@ -279,8 +279,13 @@ impl GraphSpec {
             .ids()
             .map(|id| {
                 let task = graph.task(id);
-                let op = task.op.spec().ok_or_else(|| {
-                    Error::Remote(format!(
+                let op = task.op.spec().ok_or_else(|| match task.op.spec_hint() {
+                    Some(hint) => Error::Remote(format!(
+                        "task {} runs `{}`, which has no op spec, so another process cannot rebuild it: {hint}",
+                        task.key,
+                        task.op.name()
+                    )),
+                    None => Error::Remote(format!(
                         "task {} runs `{}`, which has no op spec, so another process cannot rebuild it. \
                          A closure cannot be sent: write it as a `fn`, register it with \
                          `drask::register_fn!(name)` (or `register_fn!(try name)` for a function returning \
@@ -293,7 +298,7 @@ impl GraphSpec {
                          `register_bag_fn!(map parse)`)",
                         task.key,
                         task.op.name()
-                    ))
+                    )),
                 })?;
                 Ok(TaskSpec {
                     name: task.key.name().to_string(),

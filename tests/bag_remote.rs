@@ -335,6 +335,103 @@ fn parse_twice(x: i64) -> i64 {
 }
 drask::register_bag_fn!(map parse_twice);
 
+drask::register_bag_zip!(i64, String);
+
+fn id_and_name_len(pair: (i64, String)) -> i64 {
+    pair.0 * 100 + pair.1.len() as i64
+}
+drask::register_bag_fn!(map id_and_name_len);
+
+#[test]
+fn zip_of_two_item_types_round_trips_once_the_pair_is_registered() {
+    let ids: Vec<i64> = (0..11).map(|i| i * 7 - 20).collect();
+    let names: Vec<String> = ids.iter().map(|i| "x".repeat(i.unsigned_abs() as usize % 5)).collect();
+    let expected: Vec<(i64, String)> = ids.iter().copied().zip(names.iter().cloned()).collect();
+    for parts in [1, 3, 11] {
+        let zipped = Bag::from_vec(ids.clone(), parts)
+            .zip(&Bag::from_vec(names.clone(), parts))
+            .unwrap();
+        assert_eq!(remotely(&zipped), expected, "{parts} partitions");
+
+        // The spec names both types; a worker rebuilds the same zip from it.
+        let spec = GraphSpec::from_graph(&zipped.graph(false).unwrap()).unwrap();
+        let zip = spec.tasks.iter().find(|t| t.op.name == "bag.zip").unwrap();
+        assert_eq!(zip.op.params, json!({"type": "i64", "with": "alloc::string::String"}));
+
+        // The zipped bag's item type is registered too: built-in ops over it have specs, and
+        // zips fused with what follows them survive optimization.
+        assert_eq!(remotely(&zipped.count()), ids.len() as u64);
+        assert_eq!(remotely(&zipped.distinct()), expected);
+        assert_eq!(
+            remotely(&zipped.map(id_and_name_len).sum()),
+            expected.iter().map(|(i, s)| i * 100 + s.len() as i64).sum::<i64>()
+        );
+    }
+    // Partitions of different lengths fail the rebuilt graph's compute as they fail locally.
+    let uneven = Bag::from_vec(ids.clone(), 2)
+        .zip(&Bag::from_vec(names.clone(), 2).filter(is_long))
+        .unwrap();
+    let rebuilt = round_trip(&uneven.graph(true).unwrap());
+    let err = Synchronous
+        .execute(&rebuilt, &uneven.keys(), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot zip partitions of different lengths"), "{err}");
+    assert!(uneven.compute().is_err());
+}
+
+#[test]
+fn zip_of_an_unregistered_pair_is_refused_with_the_pair_to_register() {
+    let ids = Bag::from_vec(vec![1_i64, 2, 3], 2);
+    let names = Bag::from_vec(vec!["a".to_string(), "b".into(), "c".into()], 2);
+    // Pairs are registered in their order: (String, i64) is not (i64, String).
+    let zipped = names.zip(&ids).unwrap();
+    for optimize in [false, true] {
+        let msg = refusal(&zipped.graph(optimize).unwrap());
+        assert!(msg.contains("drask::register_bag_zip!(String, i64)"), "{msg}");
+        assert!(
+            msg.contains(&zipped.partition_key(0).to_string()) || optimize,
+            "names the task: {msg}"
+        );
+        assert!(msg.contains("zip"), "{msg}");
+    }
+    // Still runs locally.
+    assert_eq!(
+        zipped.compute().unwrap(),
+        [("a".to_string(), 1), ("b".to_string(), 2), ("c".to_string(), 3)]
+    );
+    assert!(!drask::bag::is_bag_zip::<String, i64>());
+    assert!(drask::bag::is_bag_zip::<i64, String>());
+
+    // Both item types registered, the pair not: named as code writes them.
+    let visits = Bag::from_vec(
+        vec![
+            Visit {
+                page: "/".into(),
+                ms: 1,
+            },
+            Visit {
+                page: "/a".into(),
+                ms: 2,
+            },
+            Visit {
+                page: "/b".into(),
+                ms: 3,
+            },
+        ],
+        2,
+    );
+    let msg = refusal(&ids.zip(&visits).unwrap().graph(false).unwrap());
+    assert!(msg.contains("`drask::register_bag_zip!(i64, Visit)`"), "{msg}");
+
+    // A worker that does not know the pair says what to register.
+    let mut spec = GraphSpec::from_graph(&ids.zip(&names).unwrap().graph(false).unwrap()).unwrap();
+    let task = spec.tasks.iter_mut().find(|t| t.op.name == "bag.zip").unwrap();
+    task.op.params["with"] = json!("no::Such");
+    let err = spec.to_graph().unwrap_err().to_string();
+    assert!(err.contains("drask::register_bag_zip!(i64, no::Such)"), "{err}");
+}
+
 #[test]
 fn json_bags_round_trip_from_file_to_counts() {
     let dir = std::env::temp_dir().join(format!("drask-bag-remote-json-{}", std::process::id()));

@@ -55,7 +55,7 @@ use crate::graph::{Key, Literal, Node, Op, Value, take_value, unique_token};
 use layers::{Blockwise, Partitions};
 use remote::{Spec, type_id_of};
 
-pub use remote::{BagFn, BagType, is_bag_type};
+pub use remote::{BagFn, BagType, BagZip, is_bag_type, is_bag_zip};
 
 pub use io::{BadLines, EncodingErrors, PartitionIter, ReadError, ReadJson, ReadText, Source, ToText, json_field};
 

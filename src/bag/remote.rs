@@ -7,13 +7,16 @@
 //!   partitions and results, and one builder that makes every built-in op at `T` (`count`,
 //!   `to_vec`, `repartition`, `zip` with itself, and those `T`'s traits allow: `sum`, `min`/`max`,
 //!   `mean`, `frequencies`/`distinct`, `to_text`). Common types are registered here.
+//! - [`register_bag_zip!(T, U)`](crate::register_bag_zip) registers `zip` of a `Bag<T>` with a
+//!   `Bag<U>` of another type, and `(T, U)` as an item type.
 //! - [`register_bag_fn!(role f)`](crate::register_bag_fn) registers a user function for one
 //!   bag method (`map`, `filter`, `topk`, …): the factory it submits names `f`, so the op's
 //!   types are inferred from `f`'s signature. The bag method recognises `f` by its type (every
 //!   `fn` item has its own), so code calls `bag.map(parse)` as usual; a closure is never
 //!   registered and its op has no spec.
 //!
-//! Spec names: `bag.<op>` with `{"type": <item type>, "stage": …}` for built-ins,
+//! Spec names: `bag.<op>` with `{"type": <item type>, "stage": …}` for built-ins (a zip of two
+//! types adds `"with": <other item type>`),
 //! `<role>(<path of f>)` with `{"stage": …}` for user functions. Multi-task operations (tree
 //! reductions, shuffles) give each stage its own spec; the worker-side builder makes every
 //! stage with the same constructor the client used and picks one.
@@ -52,6 +55,20 @@ pub type BuildOp = fn(&str, &Json) -> Result<Arc<dyn Op>, BoxError>;
 
 inventory::collect!(BagType);
 
+/// A pair of item types registered with [`register_bag_zip!`](crate::register_bag_zip): builds
+/// the zip of a bag of the first with a bag of the second.
+#[derive(Debug)]
+pub struct BagZip {
+    /// `std::any::type_name` of the left and the right item type; what specs name them by.
+    pub type_names: fn() -> (&'static str, &'static str),
+    /// The types' ids, to find the entry from generic code.
+    pub type_ids: fn() -> (TypeId, TypeId),
+    /// Builds the zip op at the pair.
+    pub build: fn() -> Arc<dyn Op>,
+}
+
+inventory::collect!(BagZip);
+
 /// A user function registered for a bag method with
 /// [`register_bag_fn!`](crate::register_bag_fn). Its op factory is registered under `name`.
 #[derive(Debug)]
@@ -86,6 +103,26 @@ fn types_by_name() -> &'static HashMap<&'static str, &'static BagType> {
     })
 }
 
+fn zips_by_id() -> &'static HashMap<(TypeId, TypeId), &'static BagZip> {
+    static MAP: OnceLock<HashMap<(TypeId, TypeId), &'static BagZip>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        inventory::iter::<BagZip>
+            .into_iter()
+            .map(|z| ((z.type_ids)(), z))
+            .collect()
+    })
+}
+
+fn zips_by_name() -> &'static HashMap<(&'static str, &'static str), &'static BagZip> {
+    static MAP: OnceLock<HashMap<(&'static str, &'static str), &'static BagZip>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        inventory::iter::<BagZip>
+            .into_iter()
+            .map(|z| ((z.type_names)(), z))
+            .collect()
+    })
+}
+
 type FnKey = (&'static str, Vec<TypeId>);
 
 fn fns() -> &'static HashMap<FnKey, &'static str> {
@@ -108,6 +145,26 @@ fn fns() -> &'static HashMap<FnKey, &'static str> {
 /// ```
 pub fn is_bag_type<T: 'static>() -> bool {
     types_by_id().contains_key(&TypeId::of::<T>())
+}
+
+/// Whether a zip of a `Bag<T>` with a `Bag<U>` can be sent to a remote worker: `T` and `U` are
+/// the same registered item type ([`register_bag_type!`](crate::register_bag_type)), or the pair
+/// is registered with [`register_bag_zip!`](crate::register_bag_zip).
+///
+/// # Examples
+/// ```
+/// use drask::bag::is_bag_zip;
+/// drask::register_bag_zip!(u32, char);
+/// assert!(is_bag_zip::<u32, char>());
+/// assert!(is_bag_zip::<String, String>());
+/// assert!(!is_bag_zip::<char, u32>(), "a pair is registered in its order");
+/// ```
+pub fn is_bag_zip<T: 'static, U: 'static>() -> bool {
+    if TypeId::of::<T>() == TypeId::of::<U>() {
+        is_bag_type::<T>()
+    } else {
+        zips_by_id().contains_key(&(TypeId::of::<T>(), TypeId::of::<U>()))
+    }
 }
 
 /// The type id of a value's type: of a `fn` item, which is unique to that function.
@@ -135,6 +192,18 @@ impl Spec {
         let mut params = Map::new();
         params.insert("type".into(), (t.type_name)().into());
         Spec(Some((name.to_string(), params)))
+    }
+
+    /// `bag.zip` of a bag of `T` with a bag of another type `U`, if the pair is registered.
+    pub(crate) fn of_zip<T: 'static, U: 'static>() -> Spec {
+        let Some(z) = zips_by_id().get(&(TypeId::of::<T>(), TypeId::of::<U>())) else {
+            return Spec::none();
+        };
+        let (left, right) = (z.type_names)();
+        let mut params = Map::new();
+        params.insert("type".into(), left.into());
+        params.insert("with".into(), right.into());
+        Spec(Some(("bag.zip".to_string(), params)))
     }
 
     /// The op of the user functions `fns` (by their type ids) in `role`, if registered.
@@ -235,7 +304,7 @@ fn base<T: Item>(name: &str, params: &Json) -> Option<Result<Arc<dyn Op>, BoxErr
         "bag.count" => stage(params).and_then(|s| super::aggregate::count_stages::<T>(spec).pick(&s)),
         "bag.to_vec" => stage(params).and_then(|s| super::aggregate::to_vec_stages::<T>(spec).pick(&s)),
         "bag.repartition" => super::reshape::repartition_op::<T>(spec, params),
-        "bag.zip" => super::reshape::zip_op::<T>(spec, params),
+        "bag.zip" => Ok(zip_op::<T, T>()),
         _ => return None,
     })
 }
@@ -514,7 +583,6 @@ typed_factories!(
     "bag.count",
     "bag.to_vec",
     "bag.repartition",
-    "bag.zip",
     "bag.sum",
     "bag.min",
     "bag.max",
@@ -523,6 +591,70 @@ typed_factories!(
     "bag.distinct",
     "bag.to_text"
 );
+
+/// The zip of a bag of `T` with a bag of `U`; what [`register_bag_zip!`](crate::register_bag_zip)
+/// registers.
+#[doc(hidden)]
+pub fn zip_op<T: Item, U: Item>() -> Arc<dyn Op> {
+    super::reshape::zip_op::<T, U>()
+}
+
+// A zip of one type with itself is built by its item type; of two types, by the pair.
+inventory::submit! {
+    OpFactory {
+        name: "bag.zip",
+        build: |params| {
+            if params.get("with").is_none() {
+                let type_name: String = param(params, "type")?;
+                let t = types_by_name().get(type_name.as_str()).ok_or_else(|| {
+                    format!("{type_name} is not a registered bag item type; register it with \
+                             drask::register_bag_type!({type_name})")
+                })?;
+                return (t.build)("bag.zip", params);
+            }
+            let (left, right): (String, String) = (param(params, "type")?, param(params, "with")?);
+            let z = zips_by_name().get(&(left.as_str(), right.as_str())).ok_or_else(|| {
+                format!("zip of bags of {left} and {right} is not registered; register it with \
+                         drask::register_bag_zip!({left}, {right})")
+            })?;
+            Ok((z.build)())
+        },
+    }
+}
+
+/// What to register so that a zip of a `Bag<T>` with a `Bag<U>` has a spec; `None` if it has one.
+pub(crate) fn zip_hint<T: 'static, U: 'static>() -> Option<String> {
+    let (left, right) = (short_type_name(type_name::<T>()), short_type_name(type_name::<U>()));
+    if TypeId::of::<T>() == TypeId::of::<U>() {
+        (!is_bag_type::<T>()).then(|| {
+            format!("a zip of bags of {left} needs the item type registered: `drask::register_bag_type!({left})`")
+        })
+    } else {
+        (!is_bag_zip::<T, U>()).then(|| {
+            format!(
+                "a zip of a bag of {left} with a bag of {right} needs the pair registered: \
+                 `drask::register_bag_zip!({left}, {right})` (which also registers ({left}, {right}) as an item type)"
+            )
+        })
+    }
+}
+
+/// A type's name as code writes it: `Vec<String>`, not `alloc::vec::Vec<alloc::string::String>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+    out
+}
 
 /// Registers an item type for bags, so that the built-in bag ops over it have op specs and a
 /// remote worker can rebuild them: `count`, `to_delayed`, `repartition`, `zip` with a bag of
@@ -583,6 +715,57 @@ macro_rules! register_bag_type {
                 },
             }
         }
+    };
+}
+
+/// Registers `zip` of a bag of `T` with a bag of another type `U` (`Bag<T>::zip(&Bag<U>)`), so
+/// that the zip has an op spec and a remote worker can rebuild it; and registers `(T, U)` as an
+/// item type with [`register_bag_type!`](crate::register_bag_type), so that the zipped bag's
+/// partitions have codecs and the built-in ops over it (`count`, `distinct`, …) have specs too.
+/// `T` and `U` must therefore be `Serialize + Deserialize + Clone`.
+///
+/// Each pair is registered in its order: `register_bag_zip!(i64, String)` is for
+/// `Bag<i64>::zip(&Bag<String>)`, not the other way round. A zip of a type with itself needs
+/// only `register_bag_type!(T)` (and `register_bag_type!((T, T))` for ops over the pairs).
+/// One pair per call. Registering `(T, U)` with `register_bag_type!` as well is harmless.
+///
+/// A zip of an unregistered pair still runs locally;
+/// [`GraphSpec::from_graph`](crate::registry::GraphSpec::from_graph) refuses it with an error
+/// naming the task and the `register_bag_zip!` line to add.
+///
+/// # Examples
+/// ```
+/// use drask::prelude::*;
+/// use drask::registry::GraphSpec;
+///
+/// drask::register_bag_zip!(i64, String);
+///
+/// let ids = Bag::from_vec(vec![1_i64, 2, 3], 2);
+/// let names = Bag::from_vec(vec!["ada".to_string(), "bob".into(), "cy".into()], 2);
+/// let pairs = ids.zip(&names)?;
+/// let spec = GraphSpec::from_graph(&pairs.count().graph(true)?)?; // every task has a spec
+/// let wire = serde_json::to_string(&spec).unwrap();
+/// assert!(wire.contains(r#""with":"alloc::string::String""#), "{wire}");
+/// assert_eq!(spec.to_graph()?.len(), spec.tasks.len());
+/// assert_eq!(pairs.compute()?, [(1, "ada".to_string()), (2, "bob".into()), (3, "cy".into())]);
+///
+/// // Another pair is refused, with what to register.
+/// let flags = Bag::from_vec(vec![true, false, true], 2);
+/// let err = GraphSpec::from_graph(&ids.zip(&flags)?.graph(false)?).unwrap_err();
+/// assert!(err.to_string().contains("drask::register_bag_zip!(i64, bool)"), "{err}");
+/// # Ok::<(), drask::Error>(())
+/// ```
+#[macro_export]
+macro_rules! register_bag_zip {
+    ($left:ty, $right:ty $(,)?) => {
+        $crate::__inventory::submit! {
+            $crate::bag::BagZip {
+                type_names: || (::std::any::type_name::<$left>(), ::std::any::type_name::<$right>()),
+                type_ids: || (::std::any::TypeId::of::<$left>(), ::std::any::TypeId::of::<$right>()),
+                build: $crate::bag::remote::zip_op::<$left, $right>,
+            }
+        }
+        $crate::register_bag_type!(($left, $right));
     };
 }
 

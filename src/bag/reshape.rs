@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::layers::Blockwise;
 use super::ops::GatherOp;
-use super::remote::{Spec, param};
+use super::remote::{Spec, param, zip_hint};
 use super::{Bag, Item};
 use crate::error::{BoxError, Error, Result};
 use crate::graph::{Key, Layer, Lowering, Node, Op, OpSpec, Value, take_value, unique_token};
@@ -39,7 +39,8 @@ impl Layer for Regroup {
 /// Pairs up the items of two partitions of equal length.
 struct ZipOp<T, U>(PhantomData<fn() -> (T, U)>);
 
-/// The zip op; it has a spec when both sides have the same registered item type.
+/// The zip op; it has a spec when both sides have the same registered item type, or the pair is
+/// registered with [`register_bag_zip!`](crate::register_bag_zip).
 fn zip_of<T: Item, U: Item>() -> ZipOp<T, U> {
     ZipOp(PhantomData)
 }
@@ -73,15 +74,21 @@ impl<T: Item, U: Item> Op for ZipOp<T, U> {
     }
 
     fn spec(&self) -> Option<OpSpec> {
-        (TypeId::of::<T>() == TypeId::of::<U>())
-            .then(|| Spec::of_type::<T>("bag.zip").get())
-            .flatten()
+        if TypeId::of::<T>() == TypeId::of::<U>() {
+            Spec::of_type::<T>("bag.zip").get()
+        } else {
+            Spec::of_zip::<T, U>().get()
+        }
+    }
+
+    fn spec_hint(&self) -> Option<String> {
+        zip_hint::<T, U>()
     }
 }
 
-/// Rebuilds a zip of two bags of `T` from its spec.
-pub(crate) fn zip_op<T: Item>(_spec: &Spec, _params: &Json) -> Result<Arc<dyn Op>, BoxError> {
-    Ok(Arc::new(zip_of::<T, T>()))
+/// The zip op at `(T, U)`, as a worker rebuilds it (its spec has no parameters beyond the types).
+pub(crate) fn zip_op<T: Item, U: Item>() -> Arc<dyn Op> {
+    Arc::new(zip_of::<T, U>())
 }
 
 /// The op that concatenates partitions, for fewer partitions.

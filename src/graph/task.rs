@@ -57,6 +57,14 @@ pub trait Op: fmt::Debug + Send + Sync {
         None
     }
 
+    /// When [`spec`](Op::spec) is `None`: what to register so that the op has one (for a zip of
+    /// two item types, `drask::register_bag_zip!(i64, String)`).
+    /// [`GraphSpec::from_graph`](crate::registry::GraphSpec::from_graph) refuses the task with it
+    /// instead of its general advice. `None` by default.
+    fn spec_hint(&self) -> Option<String> {
+        None
+    }
+
     /// Cheap ops (constants, getters) are inlined into their consumers by the optimizer, instead
     /// of paying for a task of their own.
     fn is_cheap(&self) -> bool {

@@ -377,6 +377,11 @@ impl Op for Fused {
         Some(OpSpec::new("fused", serde_json::to_value(FusedSpec { steps }).ok()?))
     }
 
+    fn spec_hint(&self) -> Option<String> {
+        let step = self.steps.iter().find(|s| s.op.spec().is_none())?;
+        step.op.spec_hint()
+    }
+
     fn steps(&self) -> usize {
         self.total_steps
     }
