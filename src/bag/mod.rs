@@ -20,7 +20,8 @@
 //! Closures run on local executors only. For a graph another process can rebuild, pass
 //! functions registered with [`register_bag_fn!`](crate::register_bag_fn) (the method is called
 //! with the `fn` itself) over item types registered with
-//! [`register_bag_type!`](crate::register_bag_type) (common ones are); see [`remote`].
+//! [`register_bag_type!`](crate::register_bag_type) (common ones are), and zips of two item
+//! types registered with [`register_bag_zip!`](crate::register_bag_zip); see [`remote`].
 //!
 //! ```
 //! use drask::prelude::*;

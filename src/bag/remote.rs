@@ -658,7 +658,7 @@ fn short_type_name(full: &str) -> String {
 
 /// Registers an item type for bags, so that the built-in bag ops over it have op specs and a
 /// remote worker can rebuild them: `count`, `to_delayed`, `repartition`, `zip` with a bag of
-/// the same type, and, where the type allows, `sum` (`Sum`), `min`/`max` (`PartialOrd +
+/// the same type (of another type: [`register_bag_zip!`](crate::register_bag_zip)), and, where the type allows, `sum` (`Sum`), `min`/`max` (`PartialOrd +
 /// Debug`), `mean` (`ToF64`), `frequencies`/`distinct` (`Hash + Eq`) and `to_text` (`Display`).
 /// Also registers codecs ([`register_codec!`](crate::register_codec)) for the type, its
 /// partitions `Vec<T>`, `Option<T>` (`min`/`max`), and `(T, u64)` and `Vec<(T, u64)>`

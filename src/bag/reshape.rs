@@ -167,7 +167,9 @@ impl<T: Item> Op for SliceOp<T> {
 impl<T: Item> Bag<T> {
     /// Pairs the items of two bags that have the same number of partitions, partition by
     /// partition (as Dask's `bag.zip` does): item `k` of partition `i` with item `k` of the
-    /// other's partition `i`.
+    /// other's partition `i`. The zip can run remotely when both bags have the same registered
+    /// item type, or the pair `(T, U)` is registered with
+    /// [`register_bag_zip!`](crate::register_bag_zip).
     ///
     /// # Errors
     /// [`Error::Metadata`] if the partition counts differ. Partitions of different lengths are
