@@ -138,16 +138,7 @@ impl DataFrame {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_polars(df: pl::DataFrame, npartitions: usize) -> Result<DataFrame> {
-        let n = npartitions.max(1);
-        let height = df.height();
-        let mut parts = Vec::with_capacity(n);
-        let mut offset = 0;
-        for i in 0..n {
-            let len = height / n + usize::from(i < height % n);
-            parts.push(df.slice(offset as i64, len));
-            offset += len;
-        }
-        DataFrame::from_partitions(parts)
+        DataFrame::from_partitions(shuffle::split_rows(&df, npartitions))
     }
 
     /// A frame of the given partitions, in order.

@@ -53,6 +53,20 @@ pub(crate) fn concat_frames(parts: Vec<pl::DataFrame>, schema: &Schema) -> Polar
     Ok(out)
 }
 
+/// `df` cut into `n` runs of rows of nearly equal length (the first ones one row longer).
+pub(crate) fn split_rows(df: &pl::DataFrame, n: usize) -> Vec<pl::DataFrame> {
+    let n = n.max(1);
+    let height = df.height();
+    let mut out = Vec::with_capacity(n);
+    let mut offset = 0;
+    for i in 0..n {
+        let len = height / n + usize::from(i < height % n);
+        out.push(df.slice(offset as i64, len));
+        offset += len;
+    }
+    out
+}
+
 /// Concatenates its inputs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ConcatOp;
@@ -108,17 +122,7 @@ impl SplitOp {
     pub(crate) fn split(&self, df: &pl::DataFrame) -> Result<Vec<pl::DataFrame>, BoxError> {
         let n = self.n.max(1) as usize;
         let buckets: Vec<u32> = match &self.how {
-            Splitter::Rows => {
-                let height = df.height();
-                let mut out = Vec::with_capacity(n);
-                let mut offset = 0;
-                for i in 0..n {
-                    let len = height / n + usize::from(i < height % n);
-                    out.push(df.slice(offset as i64, len));
-                    offset += len;
-                }
-                return Ok(out);
-            }
+            Splitter::Rows => return Ok(split_rows(df, n)),
             Splitter::Hash { keys } => {
                 let mut key_frame = df.select(keys.iter().map(String::as_str))?;
                 let hashes = key_frame.hash_rows(Some(PlSeedableRandomStateQuality::seed_from_u64(SHUFFLE_SEED)))?;
