@@ -9,7 +9,7 @@ use ndarray::{ArrayD, Dimension, IxDyn, Zip};
 use serde::{Deserialize, Serialize};
 
 use crate::array::collection::block_key;
-use crate::array::elementwise::{Expr, ExprSpec, Operand, broadcast_block, broadcast_shapes, output_chunks, unify};
+use crate::array::elementwise::{Expr, ExprSpec, Operand, broadcast_block, broadcast_inputs, broadcast_shapes};
 use crate::array::remote::{Dtype, DtypeOnly, dtype_spec, op_spec, params, with_element};
 use crate::array::{Array, Chunks, Element};
 use crate::delayed::Delayed;
@@ -145,15 +145,7 @@ impl<A: Element, D: Dimension> Array<A, D> {
 /// One task per block comparing two fused expressions over their merged inputs.
 fn compare_operands<A: Element, D>(op: Comparison, a: Operand<A>, b: Operand<A>) -> Result<Array<bool, D>> {
     let (inputs, left, right) = Operand::merge(a, b);
-    let shape = inputs
-        .iter()
-        .try_fold(Vec::new(), |acc: Vec<usize>, (_, s, _)| broadcast_shapes(&acc, s))
-        .ok_or_else(|| {
-            let shapes: Vec<&Vec<usize>> = inputs.iter().map(|(_, s, _)| s).collect();
-            Error::Metadata(format!("shapes {shapes:?} do not broadcast"))
-        })?;
-    let chunks = output_chunks(&shape, &inputs)?;
-    let inputs = unify::<A>(&chunks, inputs)?;
+    let (chunks, inputs) = broadcast_inputs::<A>(inputs)?;
     let layer = CompareLayer {
         op,
         left: Arc::new(left),

@@ -588,7 +588,11 @@ pub(crate) fn unify<A: Element>(chunks: &Chunks, inputs: Vec<Input>) -> Result<V
         .collect()
 }
 
-fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<Input>) -> Result<Array<A, D>> {
+/// The chunks of the broadcast result of `inputs`, and the inputs rechunked to fit them.
+///
+/// # Errors
+/// [`Error::Metadata`] if the shapes do not broadcast.
+pub(crate) fn broadcast_inputs<A: Element>(inputs: Vec<Input>) -> Result<(Chunks, Vec<Input>)> {
     let shape = inputs
         .iter()
         .try_fold(Vec::new(), |acc: Vec<usize>, (_, s, _)| broadcast_shapes(&acc, s))
@@ -598,6 +602,11 @@ fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<Input>) -> Result<Array<A, D>
         })?;
     let chunks = output_chunks(&shape, &inputs)?;
     let inputs = unify::<A>(&chunks, inputs)?;
+    Ok((chunks, inputs))
+}
+
+fn build<A: Element, D>(expr: Expr<A>, inputs: Vec<Input>) -> Result<Array<A, D>> {
+    let (chunks, inputs) = broadcast_inputs::<A>(inputs)?;
     let mut names = Vec::new();
     expr.op_names(&mut names);
     let name = names.join("+");

@@ -239,12 +239,7 @@ impl ReadCsv {
             }
             let meta = std::fs::metadata(path).map_err(|e| crate::bag::io_error(path, e))?;
             let len = meta.len();
-            token = token.str(&path.to_string_lossy()).u64(len).u64(
-                meta.modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos() as u64),
-            );
+            token = token.str(&path.to_string_lossy()).u64(len).u64(modified_nanos(&meta));
             let step = self.blocksize.unwrap_or(u64::MAX).max(1);
             let mut start = 0_u64;
             loop {
@@ -342,6 +337,15 @@ impl ReadCsv {
         }
         Ok(schema)
     }
+}
+
+/// A file's modification time in nanoseconds (0 if unknown): part of a read's token, so a
+/// rewritten file gives new keys.
+pub(crate) fn modified_nanos(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn null_values(values: &[String]) -> Option<NullValues> {

@@ -125,11 +125,7 @@ impl ReadParquet {
                 Some(_) => {}
                 None => schema = Some((path.clone(), this)),
             }
-            let modified = std::fs::metadata(path)
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos() as u64);
+            let modified = std::fs::metadata(path).map_or(0, |m| super::csv::modified_nanos(&m));
             token = token.str(&path.to_string_lossy()).u64(modified);
             match self.row_groups_per_partition {
                 None => parts.push(ParquetPart {
