@@ -10,6 +10,7 @@ use std::sync::Arc;
 use polars::prelude::{self as pl, *};
 use serde::{Deserialize, Serialize};
 
+use super::csv_parse::BlockScan;
 use super::partition::{PartSource, Partitionwise};
 use super::{DataFrame, codec};
 use crate::bag::Source;
@@ -348,7 +349,7 @@ pub(crate) fn modified_nanos(meta: &std::fs::Metadata) -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-fn null_values(values: &[String]) -> Option<NullValues> {
+pub(super) fn null_values(values: &[String]) -> Option<NullValues> {
     if values.is_empty() {
         None
     } else {
@@ -391,7 +392,7 @@ fn first_lines(path: &Path, n: usize) -> Result<Vec<u8>> {
 
 impl CsvBlock {
     /// The block's bytes: the lines that start in `[start, end)`, and where they start.
-    fn read(&self) -> io::Result<(u64, Vec<u8>)> {
+    pub(super) fn read(&self) -> io::Result<(u64, Vec<u8>)> {
         let mut file = File::open(&self.path)?;
         let len = file.metadata()?.len();
         // One byte before the block tells whether it starts on a line start.
@@ -433,11 +434,11 @@ impl CsvBlock {
     }
 
     /// Whether this block holds the file's header line.
-    fn has_header(&self) -> bool {
+    pub(super) fn has_header(&self) -> bool {
         self.start == 0 && self.format.has_header
     }
 
-    fn reader(&self, bytes: Vec<u8>, header: bool) -> Result<LazyFrame, PolarsError> {
+    pub(super) fn reader(&self, bytes: Vec<u8>, header: bool) -> Result<LazyFrame, PolarsError> {
         let f = &self.format;
         LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from([bytes.into()])))
             .with_has_header(header)
@@ -451,13 +452,12 @@ impl CsvBlock {
 
     /// The block as a lazy query, for polars to push projections and filters into.
     pub(crate) fn scan(&self) -> Result<LazyFrame, BoxError> {
-        let (_, bytes) = self.read().map_err(|e| format!("{}: {e}", self.path.display()))?;
-        Ok(self.reader(bytes, self.has_header())?)
+        Ok(BlockScan::lazy(self.clone())?)
     }
 
-    /// A query over no rows, to show what polars pushes into the scan.
+    /// The same query without reading anything: what `explain()` shows polars' plan of.
     pub(crate) fn empty_scan(&self) -> Result<LazyFrame, PolarsError> {
-        self.reader(Vec::new(), false)
+        BlockScan::lazy(self.clone())
     }
 
     /// Parses `lines` (data lines of this block) strictly, without the block's steps.

@@ -32,6 +32,7 @@
 mod aggregate;
 mod codec;
 mod csv;
+mod csv_parse;
 mod describe;
 mod join;
 mod map;
