@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -393,16 +394,25 @@ fn first_lines(path: &Path, n: usize) -> Result<Vec<u8>> {
 impl CsvBlock {
     /// The block's bytes: the lines that start in `[start, end)`, and where they start.
     pub(super) fn read(&self) -> io::Result<(u64, Vec<u8>)> {
+        let (first, mut buf, lines) = self.read_span()?;
+        buf.truncate(lines.end);
+        buf.drain(..lines.start);
+        Ok((first, buf))
+    }
+
+    /// The bytes read for the block, and where in them its lines are (and where in the file
+    /// they start): [`read`](CsvBlock::read) without moving them to the front.
+    pub(super) fn read_span(&self) -> io::Result<(u64, Vec<u8>, Range<usize>)> {
         let mut file = File::open(&self.path)?;
         let len = file.metadata()?.len();
         // One byte before the block tells whether it starts on a line start.
         let lo = self.start.saturating_sub(1);
         let end = self.end.min(len);
         file.seek(SeekFrom::Start(lo))?;
-        let mut buf = Vec::with_capacity((end - lo) as usize + 4096);
-        (&mut file).take(end - lo).read_to_end(&mut buf)?;
+        let mut buf = Vec::with_capacity((end.saturating_sub(lo)) as usize + 4096);
+        (&mut file).take(end.saturating_sub(lo)).read_to_end(&mut buf)?;
         // The last line runs past `end` to its newline: the first one at or after `end - 1`.
-        let tail_from = (end - lo).saturating_sub(1) as usize;
+        let tail_from = (end.saturating_sub(lo)).saturating_sub(1) as usize;
         let mut chunk = vec![0_u8; 64 << 10];
         while end < len && memchr::memchr(b'\n', &buf[tail_from.min(buf.len())..]).is_none() {
             let got = file.read(&mut chunk)?;
@@ -416,9 +426,10 @@ impl CsvBlock {
         } else {
             memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1)
         };
+        let first = lo + begin as u64;
         // A line that starts at or after `end` belongs to the next block.
-        if lo + begin as u64 >= end && self.start > 0 {
-            return Ok((lo + begin as u64, Vec::new()));
+        if first >= end && self.start > 0 {
+            return Ok((first, buf, 0..0));
         }
         let finish = if end >= len {
             buf.len()
@@ -426,11 +437,23 @@ impl CsvBlock {
             memchr::memchr(b'\n', &buf[tail_from.min(buf.len())..]).map_or(buf.len(), |i| tail_from + i + 1)
         };
         if begin >= finish {
-            return Ok((lo + begin as u64, Vec::new()));
+            return Ok((first, buf, 0..0));
         }
-        buf.truncate(finish);
-        buf.drain(..begin);
-        Ok((lo + begin as u64, buf))
+        Ok((first, buf, begin..finish))
+    }
+
+    /// The block cut into sub-blocks of about `bytes` bytes each: each holds the lines that
+    /// start in its range, so together they hold the block's lines, in order, once each.
+    pub(super) fn pieces(&self, bytes: u64) -> Vec<CsvBlock> {
+        let n = (self.end.saturating_sub(self.start)).div_ceil(bytes.max(1)).max(1);
+        let step = (self.end.saturating_sub(self.start)).div_ceil(n);
+        (0..n)
+            .map(|i| CsvBlock {
+                start: self.start + i * step,
+                end: (self.start + (i + 1) * step).min(self.end),
+                ..self.clone()
+            })
+            .collect()
     }
 
     /// Whether this block holds the file's header line.

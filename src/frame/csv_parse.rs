@@ -12,7 +12,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use polars::prelude::_csv_read_internal::{cast_columns, prepare_csv_schema, read_chunk, validate_utf8};
+use polars::prelude::_csv_read_internal::{
+    NullValuesCompiled, cast_columns, prepare_csv_schema, read_chunk, validate_utf8,
+};
 use polars::prelude::{self as pl, *};
 use rayon::prelude::*;
 
@@ -20,7 +22,7 @@ use super::csv::CsvBlock;
 
 /// Pieces of about 4 MiB: enough rows per call for the field parser to run at full speed, few
 /// enough bytes that a piece's columns are built while its bytes are still in cache.
-const PIECE_BYTES: usize = 4 << 20;
+const PIECE_BYTES: u64 = 4 << 20;
 
 /// A [`CsvBlock`] as a polars scan source with projection pushdown.
 #[derive(Debug)]
@@ -59,31 +61,26 @@ impl AnonymousScan for BlockScan {
 
     fn scan(&self, args: AnonymousScanArgs) -> PolarsResult<pl::DataFrame> {
         let block = &self.block;
-        let schema = &block.format.schema;
         let columns: Vec<PlSmallStr> = match &args.with_columns {
             Some(names) => names.to_vec(),
-            None => schema.iter_names().cloned().collect(),
-        };
-        let (_, bytes) = block
-            .read()
-            .map_err(|e| polars_err!(ComputeError: "{}: {e}", block.path.display()))?;
-        let header = block.has_header();
-        let quoted = block.format.quote.is_some_and(|q| memchr::memchr(q, &bytes).is_some());
-        if quoted {
-            // Rows may span lines: polars' reader knows how to find them.
-            let query = block.reader(bytes, header)?;
-            return finish(query, &columns, args.predicate, args.n_rows);
-        }
-        let body = if header {
-            memchr::memchr(b'\n', &bytes).map_or(&bytes[bytes.len()..], |i| &bytes[i + 1..])
-        } else {
-            &bytes[..]
+            None => block.format.schema.iter_names().cloned().collect(),
         };
         // A filter needs every row; a row limit without one, only the first pieces.
         let limit = if args.predicate.is_some() { None } else { args.n_rows };
-        let df = parse_unquoted(block, body, &columns, limit)?;
-        finish(df.lazy(), &columns, args.predicate, args.n_rows)
+        let df = match Parser::new(block, &columns)?.parse(limit)? {
+            Some(df) => df.lazy(),
+            // Rows may span lines: polars' reader knows how to find them.
+            None => {
+                let (_, bytes) = block.read().map_err(|e| io_err(block, e))?;
+                block.reader(bytes, block.has_header())?
+            }
+        };
+        finish(df, &columns, args.predicate, args.n_rows)
     }
+}
+
+fn io_err(block: &CsvBlock, err: std::io::Error) -> PolarsError {
+    polars_err!(ComputeError: "{}: {err}", block.path.display())
 }
 
 /// The rows of `query` that pass `predicate`, its `columns`, at most `n_rows` of them: what
@@ -108,62 +105,140 @@ fn finish(
     query.collect()
 }
 
-/// Parses `body` (whole lines, none holding the quote character) into `columns`; with a row
-/// limit, only the pieces that hold the first `n_rows` rows.
-fn parse_unquoted(
-    block: &CsvBlock,
-    body: &[u8],
-    columns: &[PlSmallStr],
-    n_rows: Option<usize>,
-) -> PolarsResult<pl::DataFrame> {
-    let format = &block.format;
-    let full = &format.schema;
-    let mut projection = columns
-        .iter()
-        .map(|name| full.try_index_of(name))
-        .collect::<PolarsResult<Vec<usize>>>()?;
-    projection.sort_unstable();
-    projection.dedup();
-    // Polars' parser needs a column to parse; a query that needs none (a row count) gets the
-    // first, which also checks that every row parses, and drops it.
-    let parsed = if projection.is_empty() {
-        vec![0]
-    } else {
-        projection.clone()
-    };
-    if full.is_empty() {
-        return Ok(pl::DataFrame::empty());
+/// Parses a block's pieces with polars' field parser, for the columns a query needs.
+struct Parser<'a> {
+    block: &'a CsvBlock,
+    /// Indices of the columns to parse, ascending (at least one).
+    parsed: Vec<usize>,
+    /// Their names and types, in that order.
+    parsed_schema: Schema,
+    /// Whether the query needs no column at all (a row count).
+    count_only: bool,
+    /// The schema polars' parser reads (a few types are parsed as strings), and the casts back.
+    parse_schema: SchemaRef,
+    to_cast: Vec<Field>,
+    options: CsvParseOptions,
+    null_values: Option<NullValuesCompiled>,
+    check_utf8: bool,
+}
+
+impl<'a> Parser<'a> {
+    fn new(block: &'a CsvBlock, columns: &[PlSmallStr]) -> PolarsResult<Parser<'a>> {
+        let format = &block.format;
+        let full = &format.schema;
+        let mut parsed = columns
+            .iter()
+            .map(|name| full.try_index_of(name))
+            .collect::<PolarsResult<Vec<usize>>>()?;
+        parsed.sort_unstable();
+        parsed.dedup();
+        // Polars' parser needs a column to parse; a query that needs none (a row count) gets the
+        // first, which also checks that every row parses, and drops it.
+        let count_only = parsed.is_empty();
+        if count_only {
+            parsed.push(0);
+        }
+        let parsed_schema = parsed
+            .iter()
+            .filter_map(|&i| full.get_at_index(i))
+            .map(|(name, dtype)| Field::new(name.clone(), dtype.clone()))
+            .collect();
+        let mut parse_schema = Arc::new(full.clone());
+        let mut to_cast = Vec::new();
+        prepare_csv_schema(&mut parse_schema, &mut to_cast)?;
+        let null_values = super::csv::null_values(&format.null_values)
+            .map(|v| v.compile(&parse_schema))
+            .transpose()?;
+        Ok(Parser {
+            block,
+            parsed,
+            parsed_schema,
+            count_only,
+            parse_schema,
+            to_cast,
+            options: CsvParseOptions {
+                separator: format.separator,
+                quote_char: format.quote,
+                eol_char: b'\n',
+                ..Default::default()
+            },
+            null_values,
+            // As polars' reader: any string column means every byte must be valid UTF-8.
+            check_utf8: full.iter_values().any(|dtype| dtype.is_string()),
+        })
     }
-    // Polars parses a few types as strings and casts them afterwards.
-    let mut parse_schema = Arc::new(full.clone());
-    let mut to_cast = Vec::new();
-    prepare_csv_schema(&mut parse_schema, &mut to_cast)?;
-    let options = CsvParseOptions {
-        separator: format.separator,
-        quote_char: format.quote,
-        eol_char: b'\n',
-        ..Default::default()
-    };
-    let null_values = super::csv::null_values(&format.null_values)
-        .map(|v| v.compile(&parse_schema))
-        .transpose()?;
-    let check_utf8 = full.iter_values().any(|dtype| dtype.is_string());
-    let parse = |piece: &[u8]| -> PolarsResult<pl::DataFrame> {
-        if check_utf8 && !validate_utf8(piece) {
+
+    /// The block's rows, or `None` if it holds the quote character (its rows may then span
+    /// lines); with a row limit, only the pieces that hold the first `n_rows` rows.
+    fn parse(&self, n_rows: Option<usize>) -> PolarsResult<Option<pl::DataFrame>> {
+        if self.block.format.schema.is_empty() {
+            return Ok(Some(pl::DataFrame::empty()));
+        }
+        let pieces = self.block.pieces(PIECE_BYTES);
+        let parts: Vec<Option<pl::DataFrame>> = match n_rows {
+            Some(limit) => {
+                let mut parts = Vec::new();
+                let mut rows = 0;
+                for piece in &pieces {
+                    if rows >= limit {
+                        break;
+                    }
+                    let part = self.parse_piece(piece)?;
+                    rows += part.as_ref().map_or(0, pl::DataFrame::height);
+                    parts.push(part);
+                }
+                parts
+            }
+            None => pieces
+                .par_iter()
+                .map(|p| self.parse_piece(p))
+                .collect::<PolarsResult<_>>()?,
+        };
+        let Some(parts) = parts.into_iter().collect::<Option<Vec<pl::DataFrame>>>() else {
+            return Ok(None);
+        };
+        Ok(Some(if self.count_only {
+            pl::DataFrame::new(parts.iter().map(pl::DataFrame::height).sum(), vec![])?
+        } else {
+            super::shuffle::concat_frames(parts, &self.parsed_schema)?
+        }))
+    }
+
+    /// One piece's rows, or `None` if it holds the quote character. The piece is read on its own,
+    /// so the bytes in memory at once are a few pieces', not the block's.
+    fn parse_piece(&self, piece: &CsvBlock) -> PolarsResult<Option<pl::DataFrame>> {
+        let (_, buf, lines) = piece.read_span().map_err(|e| io_err(piece, e))?;
+        let bytes = &buf[lines];
+        if self
+            .options
+            .quote_char
+            .is_some_and(|q| memchr::memchr(q, bytes).is_some())
+        {
+            return Ok(None);
+        }
+        let body = if piece.has_header() {
+            memchr::memchr(b'\n', bytes).map_or(&bytes[bytes.len()..], |i| &bytes[i + 1..])
+        } else {
+            bytes
+        };
+        if body.is_empty() {
+            return Ok(Some(pl::DataFrame::empty_with_schema(&self.parsed_schema)));
+        }
+        if self.check_utf8 && !validate_utf8(body) {
             polars_bail!(ComputeError: "invalid utf-8 sequence");
         }
-        let lines = memchr::memchr_iter(b'\n', piece).count() + usize::from(piece.last() != Some(&b'\n'));
+        let lines = memchr::memchr_iter(b'\n', body).count() + usize::from(body.last() != Some(&b'\n'));
         let mut df = read_chunk(
-            piece,
-            &options,
-            &parse_schema,
+            body,
+            &self.options,
+            &self.parse_schema,
             false,
-            &parsed,
+            &self.parsed,
             0,
             lines,
-            null_values.as_ref(),
+            self.null_values.as_ref(),
             usize::MAX,
-            piece.len(),
+            body.len(),
             Some(0),
         )?;
         // Every line is a row: a count that differs means polars' parser skipped or split one.
@@ -171,61 +246,9 @@ fn parse_unquoted(
             df.height() == lines,
             ComputeError: "CSV malformed: expected {lines} rows, parsed {}", df.height()
         );
-        cast_columns(&mut df, &to_cast, false, false)?;
-        Ok(df)
-    };
-    let pieces = pieces(body);
-    let parts: Vec<pl::DataFrame> = match n_rows {
-        // A limit (a `head`): pieces in order, only as many as it takes.
-        Some(limit) => {
-            let mut parts = Vec::new();
-            let mut rows = 0;
-            for piece in pieces {
-                if rows >= limit {
-                    break;
-                }
-                let df = parse(piece)?;
-                rows += df.height();
-                parts.push(df);
-            }
-            parts
-        }
-        None => pieces.into_par_iter().map(parse).collect::<PolarsResult<_>>()?,
-    };
-    let height: usize = parts.iter().map(pl::DataFrame::height).sum();
-    let out = if projection.is_empty() {
-        pl::DataFrame::new(height, vec![])?
-    } else {
-        let parsed_schema: Schema = projection
-            .iter()
-            .map(|&i| {
-                let (name, dtype) = full.get_at_index(i).expect("index from the schema");
-                Field::new(name.clone(), dtype.clone())
-            })
-            .collect();
-        super::shuffle::concat_frames(parts, &parsed_schema)?
-    };
-    Ok(out)
-}
-
-/// `body` cut into runs of whole lines of about [`PIECE_BYTES`] each.
-fn pieces(body: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::with_capacity(body.len() / PIECE_BYTES + 1);
-    let mut rest = body;
-    while rest.len() > PIECE_BYTES {
-        match memchr::memchr(b'\n', &rest[PIECE_BYTES..]) {
-            Some(i) => {
-                let (piece, tail) = rest.split_at(PIECE_BYTES + i + 1);
-                out.push(piece);
-                rest = tail;
-            }
-            None => break,
-        }
+        cast_columns(&mut df, &self.to_cast, false, false)?;
+        Ok(Some(df))
     }
-    if !rest.is_empty() {
-        out.push(rest);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -383,7 +406,7 @@ mod tests {
             data.push_str(&format!("{i},name{},{}.25\n", i % 7, i % 1000));
         }
         let path = temp_file("many.csv", data.as_bytes());
-        assert!(data.len() > 2 * PIECE_BYTES);
+        assert!(data.len() as u64 > 2 * PIECE_BYTES);
         let schema = polars_reader(&path, Some(b'"'), None)
             .unwrap()
             .collect_schema()
