@@ -540,3 +540,93 @@ fn widths_that_are_not_multiples_of_8_match_reference_and_portable() {
         }
     }
 }
+
+/// Side-by-side timing of every level in one process, on the inputs of `benches/correlation.rs`
+/// (target 17, ranges 100..900, 500..1300, 1200..1800: a union of 1,700 rows). Rounds
+/// interleave the levels and a plain parallel sum of the same bytes, so that other load on the
+/// machine hits them alike; each figure is the best of its rounds. Not a correctness test:
+///
+/// `cargo test --release --no-default-features --features array,mmap --lib corr::tests::timing -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, run by hand"]
+fn timing_of_every_level_side_by_side() {
+    use std::hint::black_box;
+    use std::time::Instant;
+
+    use rayon::prelude::*;
+
+    /// A parallel sum in the input's own type with 16 independent lanes, as in the bench: it
+    /// vectorizes and is bound by memory.
+    fn parallel_sum<A>(values: &[A]) -> A
+    where
+        A: CorrElem + Default + std::ops::Add<Output = A> + std::iter::Sum,
+    {
+        values
+            .par_chunks(1 << 16)
+            .map(|chunk| {
+                let mut lanes = [A::default(); 16];
+                let mut it = chunk.chunks_exact(16);
+                for c in &mut it {
+                    for (l, &v) in lanes.iter_mut().zip(c) {
+                        *l = *l + v;
+                    }
+                }
+                lanes.into_iter().sum::<A>() + it.remainder().iter().copied().sum::<A>()
+            })
+            .sum()
+    }
+
+    fn case<A>(data: ArrayView2<'_, A>)
+    where
+        A: CorrElem + Default + std::ops::Add<Output = A> + std::iter::Sum,
+    {
+        let ranges = [100..900, 500..1300, 1200..1800];
+        let ncols = data.ncols();
+        let union = &data.as_slice().unwrap()[100 * ncols..1800 * ncols];
+        let bytes = std::mem::size_of_val(union) as f64;
+        let levels = Level::available();
+        let time = |f: &mut dyn FnMut()| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        };
+        let mut best = vec![f64::INFINITY; levels.len()];
+        let mut sum = f64::INFINITY;
+        for round in 0..30 {
+            // Each round starts with another level, so none always runs after the same one.
+            for i in (0..levels.len()).map(|i| (i + round) % levels.len()) {
+                let t = time(&mut || {
+                    black_box(correlate_with(levels[i], data, &[17], &ranges).unwrap());
+                });
+                best[i] = best[i].min(t);
+            }
+            sum = sum.min(time(&mut || {
+                black_box(parallel_sum(union));
+            }));
+        }
+        let name = std::any::type_name::<A>();
+        println!(
+            "{name} {}x{ncols}, {} threads: parallel sum {sum:.2} ms = {:.1} GB/s",
+            data.nrows(),
+            rayon::current_num_threads(),
+            bytes / sum / 1e6
+        );
+        for (level, b) in levels.iter().zip(&best) {
+            println!(
+                "  {:<9} {b:6.2} ms = {:5.1} GB/s, {:3.0}% of the sum's bandwidth",
+                level.name(),
+                bytes / b / 1e6,
+                100.0 * sum / b
+            );
+        }
+    }
+
+    let data = prices(2000, 50_000, 100.0, 1.0, 12);
+    case(to_f32(&data).view());
+    drop(data);
+    let data = prices(2000, 20_000, 100.0, 1.0, 13);
+    case(data.view());
+    // One thread: whether a level is held back by the bandwidth all threads share, or by its own.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    pool.install(|| case(data.view()));
+}
