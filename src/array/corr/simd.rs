@@ -20,8 +20,10 @@
 //! - [`Level::Avx2Fma`]: AVX2 + FMA, 4 `f64` lanes; the last `w % 4` columns in scalar code.
 //! - [`Level::Portable`]: plain Rust, vectorized by the compiler for the baseline target.
 //!
-//! On memory-bound inputs (the usual case: a block's rows stream from RAM once) AVX-512 gains
-//! little over AVX2, as both wait on the same bytes; see BENCHMARKS.md for figures.
+//! AVX-512 is not faster than AVX2 on the inputs measured so far (BENCHMARKS.md, a 2-core
+//! Sapphire Rapids VM): on par for `f32`, 10-35% slower for `f64`, where the kernel streams rows
+//! that do not fit in cache, and also on one thread, so not for want of shared bandwidth. The
+//! data's and the accumulators' alignment made no difference. `DRASK_SIMD=avx2` picks AVX2.
 #![allow(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -187,11 +189,7 @@ impl Level {
     /// Every level this CPU supports, portable first (tests run them all and compare).
     #[cfg(test)]
     pub(crate) fn available() -> Vec<Level> {
-        Level::BEST_FIRST
-            .into_iter()
-            .rev()
-            .filter(|l| l.supported())
-            .collect()
+        Level::BEST_FIRST.into_iter().rev().filter(|l| l.supported()).collect()
     }
 }
 

@@ -442,10 +442,16 @@ fn kernel_case<A: CorrElem>(w: usize, nrows: usize, nt: usize, seed: u64, conv: 
                 sxy: &mut sxy[..nt * w],
             },
         );
-        let case = format!("{level:?}, {} w {w}, {nrows} rows, {nt} targets", std::any::type_name::<A>());
+        let case = format!(
+            "{level:?}, {} w {w}, {nrows} rows, {nt} targets",
+            std::any::type_name::<A>()
+        );
         for (name, got, want) in [("sx", &sx, &want[0]), ("sxx", &sxx, &want[1]), ("sxy", &sxy, &want[2])] {
             let (got, past) = got.split_at(want.len());
-            assert!(past.iter().all(|&v| v == SENTINEL), "{case}: {name} written past the block");
+            assert!(
+                past.iter().all(|&v| v == SENTINEL),
+                "{case}: {name} written past the block"
+            );
             for (i, (&g, &e)) in got.iter().zip(want).enumerate() {
                 let e = e + 0.25;
                 assert!(
@@ -461,7 +467,9 @@ fn kernel_case<A: CorrElem>(w: usize, nrows: usize, nt: usize, seed: u64, conv: 
 
 #[test]
 fn kernels_handle_every_column_tail_and_row_remainder() {
-    let widths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 31, 33, 63, 64, 65, 71];
+    let widths = [
+        1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 31, 33, 63, 64, 65, 71,
+    ];
     let mut seed = 100;
     for w in widths {
         for nrows in [1, 3, 4, 5, 9, 14] {
@@ -493,7 +501,10 @@ fn check_targets<A: CorrElem>(
     tol: f64,
 ) {
     for (g, b) in got.iter().zip(base) {
-        assert!((g.is_nan() && b.is_nan()) || (g - b).abs() <= 1e-12, "{g} vs portable {b}");
+        assert!(
+            (g.is_nan() && b.is_nan()) || (g - b).abs() <= 1e-12,
+            "{g} vs portable {b}"
+        );
     }
     for (i, &t) in targets.iter().enumerate() {
         let rows: Vec<usize> = (0..ranges.len()).map(|k| k * targets.len() + i).collect();
