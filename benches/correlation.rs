@@ -6,7 +6,10 @@
 //! The case: 2,000 dates x 50,000 series of f32 random-walk prices, target 17, three
 //! overlapping ranges whose union is rows 100..1800 (1,700 rows); then f64 at 2,000 x 20,000.
 //!
-//! `cargo bench --bench correlation`
+//! `cargo bench --bench correlation`; the benchmark names carry the SIMD level
+//! ([`simd_level`]). To compare levels, run it once per level with `DRASK_SIMD=avx512`,
+//! `DRASK_SIMD=avx2` or `DRASK_SIMD=portable`; for all levels interleaved in one process, see the
+//! ignored test `corr::tests::timing_of_every_level_side_by_side` (command in its doc).
 
 use std::hint::black_box;
 use std::ops::Range;

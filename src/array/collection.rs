@@ -97,13 +97,13 @@ impl<A, D> Array<A, D> {
 
     /// The same array with another dimension type (checked against the rank).
     pub(crate) fn with_dim<E: Dimension>(&self) -> Result<Array<A, E>> {
-        if let Some(n) = E::NDIM {
-            if n != self.ndim() {
-                return Err(Error::Metadata(format!(
-                    "an array of {} axes cannot have {n}-dimensional type",
-                    self.ndim()
-                )));
-            }
+        if let Some(n) = E::NDIM
+            && n != self.ndim()
+        {
+            return Err(Error::Metadata(format!(
+                "an array of {} axes cannot have {n}-dimensional type",
+                self.ndim()
+            )));
         }
         Ok(Array::from_node(self.node.clone(), self.chunks.clone()))
     }

@@ -101,7 +101,7 @@ fn resolve_shape(from: &[usize], shape: &[isize]) -> Result<Vec<usize>> {
         if known == 0 {
             return Err(fail("the -1 length is ambiguous when the other lengths multiply to 0"));
         }
-        if size % known != 0 {
+        if !size.is_multiple_of(known) {
             return Err(fail(&format!("{size} elements do not divide into rows of {known}")));
         }
         to[i] = size / known;
@@ -192,7 +192,7 @@ fn merge_to_multiples(lengths: &[usize], factor: usize) -> Vec<usize> {
 /// `len` in pieces of at most `cap` (both multiples of the same factor).
 fn split_at_most(len: usize, cap: usize) -> Vec<usize> {
     let mut pieces = vec![cap; len / cap];
-    if len % cap != 0 {
+    if !len.is_multiple_of(cap) {
         pieces.push(len % cap);
     }
     pieces
@@ -424,7 +424,10 @@ mod tests {
                 out.push(1);
                 continue;
             }
-            let d = (2..=left).filter(|d| left % d == 0).nth(c % 3).unwrap_or(left);
+            let d = (2..=left)
+                .filter(|d| left.is_multiple_of(*d))
+                .nth(c % 3)
+                .unwrap_or(left);
             out.push(d);
             left /= d;
         }

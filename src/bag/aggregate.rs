@@ -629,10 +629,10 @@ fn top_of_partition<T, K: Ord>(p: Vec<T>, k: usize, key: impl Fn(&T) -> K) -> Ve
         };
         if heap.len() < k {
             heap.push(entry);
-        } else if let Some(mut worst) = heap.peek_mut() {
-            if entry < *worst {
-                *worst = entry;
-            }
+        } else if let Some(mut worst) = heap.peek_mut()
+            && entry < *worst
+        {
+            *worst = entry;
         }
     }
     heap.into_sorted_vec().into_iter().map(|r| (r.key, r.item)).collect()

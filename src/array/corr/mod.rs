@@ -17,9 +17,10 @@
 //!   across a block of columns (SIMD across columns, up to 4,096 columns: 16 KiB of `f32` per row)
 //!   while the block's accumulators stay in L2; it takes four rows per step and prefetches the
 //!   next four. Rayon runs the blocks in parallel.
-//! - **SIMD with run-time dispatch** (see [`simd_level`]): AVX2 + FMA intrinsics where the CPU
-//!   has them, otherwise portable code. All arithmetic is `f64`; `f32` input is widened in
-//!   registers.
+//! - **SIMD with run-time dispatch** (see [`simd_level`]): AVX-512 intrinsics (8 `f64` lanes,
+//!   masked loads and stores for a block's last columns) where the CPU has AVX-512F, else AVX2 +
+//!   FMA intrinsics (4 lanes), else portable code. All arithmetic is `f64`; `f32` input is widened
+//!   in registers.
 
 mod simd;
 #[cfg(test)]
@@ -50,15 +51,19 @@ pub trait CorrElem: Lanes + fmt::Debug {}
 impl CorrElem for f32 {}
 impl CorrElem for f64 {}
 
-/// The SIMD level the correlation kernels use on this CPU: `"avx2+fma"` or `"portable"`.
+/// The SIMD level the correlation kernels use on this CPU: `"avx512"`, `"avx2+fma"` or
+/// `"portable"`.
 ///
-/// Chosen at run time (`is_x86_feature_detected!`), so one binary runs everywhere. For reports
-/// and benchmarks.
+/// Chosen at run time (`is_x86_feature_detected!`), so one binary runs everywhere: the best level
+/// the CPU supports (`"avx512"` needs AVX-512F; `"avx2+fma"` needs AVX2 and FMA). The environment
+/// variable `DRASK_SIMD` can name another level (`avx512`, `avx2` or `avx2+fma`, `portable`), to
+/// compare them or to avoid one; a level this CPU lacks, or an unknown name, is ignored. The
+/// choice is made once per process, at the first correlation. For reports and benchmarks.
 ///
 /// # Examples
 /// ```
 /// let level = drask::array::simd_level();
-/// assert!(["avx2+fma", "portable"].contains(&level));
+/// assert!(["avx512", "avx2+fma", "portable"].contains(&level));
 /// ```
 pub fn simd_level() -> &'static str {
     Level::detect().name()
@@ -152,7 +157,8 @@ const MAX_BLOCK: usize = 4096;
 const ACC_BUDGET: usize = 128 << 10;
 /// Narrowest block, unless the array itself is narrower.
 const MIN_BLOCK: usize = 64;
-/// Block widths are multiples of this (two AVX2 vectors of `f64`).
+/// Block widths are multiples of this (one AVX-512 or two AVX2 vectors of `f64`), so only the
+/// array's last block has a column tail for the SIMD kernels to handle.
 const LANES: usize = 8;
 /// Fewest rows in a piece made only to split work between threads.
 const MIN_PIECE_ROWS: usize = 256;

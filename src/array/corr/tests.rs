@@ -8,7 +8,7 @@ use std::ops::Range;
 use ndarray::{Array2, ArrayView2, s};
 use proptest::prelude::*;
 
-use super::simd::Level;
+use super::simd::{self, Block, Level, Sums};
 use super::{CorrElem, Plan, corrcoef_targets, correlate_ranges, correlate_with};
 use crate::Error;
 
@@ -349,4 +349,295 @@ proptest! {
             check_ranges(&got, data32.view(), target, &ranges, 1e-5);
         }
     }
+}
+
+#[test]
+fn every_level_the_cpu_has_is_tested_and_chosen_by_name() {
+    let available = Level::available();
+    assert_eq!(available[0], Level::Portable);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has_avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        assert_eq!(available.contains(&Level::Avx2Fma), has_avx2);
+        let has_avx512 = is_x86_feature_detected!("avx512f") && has_avx2;
+        assert_eq!(available.contains(&Level::Avx512), has_avx512);
+    }
+    // Without a request, or with an unknown one, the best level; a named one if supported.
+    let best = *available.last().unwrap();
+    assert_eq!(Level::choose(None), best);
+    assert_eq!(Level::choose(Some("sse9")), best);
+    assert_eq!(Level::choose(Some("")), best);
+    assert_eq!(Level::choose(Some("portable")), Level::Portable);
+    for level in &available {
+        assert_eq!(Level::choose(Some(level.name())), *level);
+    }
+    if available.contains(&Level::Avx2Fma) {
+        assert_eq!(Level::choose(Some(" avx2 ")), Level::Avx2Fma);
+    } else {
+        assert_eq!(Level::choose(Some("avx2")), Level::Portable);
+    }
+    if !available.contains(&Level::Avx512) {
+        assert_eq!(Level::choose(Some("avx512")), best);
+    }
+}
+
+/// The kernel's sums computed directly: one row, one column, one target at a time.
+fn plain_sums(rows: &[Vec<f64>], col0: usize, shift: &[f64], dy: &[f64], nt: usize) -> [Vec<f64>; 3] {
+    let w = shift.len();
+    let (mut sx, mut sxx, mut sxy) = (vec![0.0; w], vec![0.0; w], vec![0.0; nt * w]);
+    for (r, row) in rows.iter().enumerate() {
+        for j in 0..w {
+            let d = row[col0 + j] - shift[j];
+            sx[j] += d;
+            sxx[j] += d * d;
+            for t in 0..nt {
+                sxy[t * w + j] += d * dy[r * nt + t];
+            }
+        }
+    }
+    [sx, sxx, sxy]
+}
+
+/// Runs every level's kernel on `nrows` rows of a block `w` wide at column 5 of rows `w + 8`
+/// long, with `nt` targets, a NaN in column 1 (row 2) and a constant column 0, and compares the
+/// sums with [`plain_sums`]. The sums sit in buffers 8 values longer, which must be left as they
+/// were: a kernel writes nothing past the block.
+fn kernel_case<A: CorrElem>(w: usize, nrows: usize, nt: usize, seed: u64, conv: fn(f64) -> A) {
+    const SENTINEL: f64 = 12_345.5;
+    let (col0, ncols) = (5, w + 8);
+    let mut rng = Rng(seed);
+    let mut values: Vec<Vec<f64>> = (0..nrows)
+        .map(|_| (0..ncols).map(|_| 100.0 + 10.0 * rng.centered()).collect())
+        .collect();
+    for row in &mut values {
+        row[col0] = 7.0;
+    }
+    if w > 1 && nrows > 2 {
+        values[2][col0 + 1] = f64::NAN;
+    }
+    let rows: Vec<Vec<A>> = values.iter().map(|r| r.iter().map(|&v| conv(v)).collect()).collect();
+    // The values the kernel sees, after rounding to `A`.
+    let values: Vec<Vec<f64>> = rows.iter().map(|r| r.iter().map(|v| v.to_f64()).collect()).collect();
+    let slices: Vec<&[A]> = rows.iter().map(Vec::as_slice).collect();
+    let shift: Vec<f64> = values[0][col0..col0 + w].to_vec();
+    let dy: Vec<f64> = (0..nrows * nt).map(|_| rng.centered()).collect();
+    let want = plain_sums(&values, col0, &shift, &dy, nt);
+    let block = Block {
+        rows: &slices,
+        col0,
+        shift: &shift,
+        dy: &dy,
+        nt,
+    };
+    for level in Level::available() {
+        // Sums start at 0.25: the kernel adds to them.
+        let buffer = |n: usize| [vec![0.25; n], vec![SENTINEL; 8]].concat();
+        let (mut sx, mut sxx, mut sxy) = (buffer(w), buffer(w), buffer(nt * w));
+        simd::accumulate(
+            level,
+            &block,
+            Sums {
+                sx: &mut sx[..w],
+                sxx: &mut sxx[..w],
+                sxy: &mut sxy[..nt * w],
+            },
+        );
+        let case = format!(
+            "{level:?}, {} w {w}, {nrows} rows, {nt} targets",
+            std::any::type_name::<A>()
+        );
+        for (name, got, want) in [("sx", &sx, &want[0]), ("sxx", &sxx, &want[1]), ("sxy", &sxy, &want[2])] {
+            let (got, past) = got.split_at(want.len());
+            assert!(
+                past.iter().all(|&v| v == SENTINEL),
+                "{case}: {name} written past the block"
+            );
+            for (i, (&g, &e)) in got.iter().zip(want).enumerate() {
+                let e = e + 0.25;
+                assert!(
+                    (g.is_nan() && e.is_nan()) || (g - e).abs() <= 1e-12 * e.abs().max(1.0),
+                    "{case}: {name}[{i}] = {g}, want {e}"
+                );
+            }
+        }
+        // The constant column sums exactly to zero (plus the starting value).
+        assert_eq!((sx[0], sxx[0]), (0.25, 0.25), "{case}");
+    }
+}
+
+#[test]
+fn kernels_handle_every_column_tail_and_row_remainder() {
+    let widths = [
+        1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 31, 33, 63, 64, 65, 71,
+    ];
+    let mut seed = 100;
+    for w in widths {
+        for nrows in [1, 3, 4, 5, 9, 14] {
+            for nt in [1, 3] {
+                seed += 1;
+                kernel_case::<f64>(w, nrows, nt, seed, |v| v);
+                kernel_case::<f32>(w, nrows, nt, seed, |v| v as f32);
+            }
+        }
+    }
+}
+
+/// Data whose column `nan_col` has a NaN in row 7 and whose column `flat_col` is constant.
+fn with_nan_and_flat(nrows: usize, ncols: usize, nan_col: usize, flat_col: usize, seed: u64) -> Array2<f64> {
+    let mut data = prices(nrows, ncols, 100.0, 1.0, seed);
+    data.column_mut(flat_col).fill(55.5);
+    data[[7, nan_col]] = f64::NAN;
+    data
+}
+
+/// Asserts `got`, the result for several `targets` (row `k * targets.len() + i`), is within
+/// 1e-12 of the portable kernel's `base` and within `tol` of the reference.
+fn check_targets<A: CorrElem>(
+    got: &Array2<f64>,
+    base: &Array2<f64>,
+    data: ArrayView2<'_, A>,
+    targets: &[usize],
+    ranges: &[Range<usize>],
+    tol: f64,
+) {
+    for (g, b) in got.iter().zip(base) {
+        assert!(
+            (g.is_nan() && b.is_nan()) || (g - b).abs() <= 1e-12,
+            "{g} vs portable {b}"
+        );
+    }
+    for (i, &t) in targets.iter().enumerate() {
+        let rows: Vec<usize> = (0..ranges.len()).map(|k| k * targets.len() + i).collect();
+        check_ranges(&got.select(ndarray::Axis(0), &rows), data, t, ranges, tol);
+    }
+}
+
+#[test]
+fn widths_that_are_not_multiples_of_8_match_reference_and_portable() {
+    let ranges = [0..60, 0..7, 8..60, 3..40, 30..31, 10..10, 50..60];
+    for ncols in [1, 2, 7, 9, 15, 17, 31, 33, 65, 71, 129, 263] {
+        // With 3 columns or more: column 1 is the target, the middle one has a NaN in row 7 and
+        // the last one is constant.
+        let (nan_col, flat_col) = (ncols / 2, ncols - 1);
+        let data = if ncols >= 3 {
+            with_nan_and_flat(60, ncols, nan_col, flat_col, ncols as u64)
+        } else {
+            prices(60, ncols, 100.0, 1.0, ncols as u64)
+        };
+        let data32 = to_f32(&data);
+        // One target, then several (the kernels' other loop).
+        let target = ncols.min(2) - 1;
+        let targets = [target, flat_col, 0];
+        let base = correlate_with(Level::Portable, data.view(), &targets, &ranges).unwrap();
+        let base32 = correlate_with(Level::Portable, data32.view(), &targets, &ranges).unwrap();
+        for level in Level::available() {
+            let got = correlate_with(level, data.view(), &[target], &ranges).unwrap();
+            check_ranges(&got, data.view(), target, &ranges, 1e-9);
+            let got = correlate_with(level, data32.view(), &[target], &ranges).unwrap();
+            check_ranges(&got, data32.view(), target, &ranges, 1e-5);
+
+            let got = correlate_with(level, data.view(), &targets, &ranges).unwrap();
+            check_targets(&got, &base, data.view(), &targets, &ranges, 1e-9);
+            let got = correlate_with(level, data32.view(), &targets, &ranges).unwrap();
+            check_targets(&got, &base32, data32.view(), &targets, &ranges, 1e-5);
+
+            if ncols >= 3 {
+                // The NaN touches only its column, in the ranges that hold row 7.
+                let r = correlate_with(level, data.view(), &[target], &[0..60, 8..60]).unwrap();
+                assert!(r[[0, nan_col]].is_nan() && !r[[1, nan_col]].is_nan(), "{level:?}");
+                assert!(r.row(0).iter().filter(|v| v.is_nan()).count() == 2, "{level:?}");
+                assert!(r[[0, flat_col]].is_nan() && r[[1, flat_col]].is_nan(), "{level:?}");
+            }
+        }
+    }
+}
+
+/// Side-by-side timing of every level in one process, on the inputs of `benches/correlation.rs`
+/// (target 17, ranges 100..900, 500..1300, 1200..1800: a union of 1,700 rows). Rounds
+/// interleave the levels and a plain parallel sum of the same bytes, so that other load on the
+/// machine hits them alike; each figure is the best of its rounds. Not a correctness test:
+///
+/// `cargo test --release --no-default-features --features array,mmap --lib corr::tests::timing -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, run by hand"]
+fn timing_of_every_level_side_by_side() {
+    use std::hint::black_box;
+    use std::time::Instant;
+
+    use rayon::prelude::*;
+
+    /// A parallel sum in the input's own type with 16 independent lanes, as in the bench: it
+    /// vectorizes and is bound by memory.
+    fn parallel_sum<A>(values: &[A]) -> A
+    where
+        A: CorrElem + Default + std::ops::Add<Output = A> + std::iter::Sum,
+    {
+        values
+            .par_chunks(1 << 16)
+            .map(|chunk| {
+                let mut lanes = [A::default(); 16];
+                let mut it = chunk.chunks_exact(16);
+                for c in &mut it {
+                    for (l, &v) in lanes.iter_mut().zip(c) {
+                        *l = *l + v;
+                    }
+                }
+                lanes.into_iter().sum::<A>() + it.remainder().iter().copied().sum::<A>()
+            })
+            .sum()
+    }
+
+    fn case<A>(data: ArrayView2<'_, A>)
+    where
+        A: CorrElem + Default + std::ops::Add<Output = A> + std::iter::Sum,
+    {
+        let ranges = [100..900, 500..1300, 1200..1800];
+        let ncols = data.ncols();
+        let union = &data.as_slice().unwrap()[100 * ncols..1800 * ncols];
+        let bytes = std::mem::size_of_val(union) as f64;
+        let levels = Level::available();
+        let time = |f: &mut dyn FnMut()| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        };
+        let mut best = vec![f64::INFINITY; levels.len()];
+        let mut sum = f64::INFINITY;
+        for round in 0..30 {
+            // Each round starts with another level, so none always runs after the same one.
+            for i in (0..levels.len()).map(|i| (i + round) % levels.len()) {
+                let t = time(&mut || {
+                    black_box(correlate_with(levels[i], data, &[17], &ranges).unwrap());
+                });
+                best[i] = best[i].min(t);
+            }
+            sum = sum.min(time(&mut || {
+                black_box(parallel_sum(union));
+            }));
+        }
+        let name = std::any::type_name::<A>();
+        println!(
+            "{name} {}x{ncols}, {} threads: parallel sum {sum:.2} ms = {:.1} GB/s",
+            data.nrows(),
+            rayon::current_num_threads(),
+            bytes / sum / 1e6
+        );
+        for (level, b) in levels.iter().zip(&best) {
+            println!(
+                "  {:<9} {b:6.2} ms = {:5.1} GB/s, {:3.0}% of the sum's bandwidth",
+                level.name(),
+                bytes / b / 1e6,
+                100.0 * sum / b
+            );
+        }
+    }
+
+    let data = prices(2000, 50_000, 100.0, 1.0, 12);
+    case(to_f32(&data).view());
+    drop(data);
+    let data = prices(2000, 20_000, 100.0, 1.0, 13);
+    case(data.view());
+    // One thread: whether a level is held back by the bandwidth all threads share, or by its own.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    pool.install(|| case(data.view()));
 }

@@ -55,11 +55,12 @@ impl Pass for Fuse {
         let mut merged = vec![false; graph.len()];
         let mut any = false;
         for c in graph.ids() {
-            if let &[b] = table.args(c) {
-                if table.uses(b) == 1 && !is_output[b.index()] {
-                    merged[b.index()] = true;
-                    any = true;
-                }
+            if let &[b] = table.args(c)
+                && table.uses(b) == 1
+                && !is_output[b.index()]
+            {
+                merged[b.index()] = true;
+                any = true;
             }
         }
         if !any {
