@@ -12,8 +12,8 @@
 //! the accumulators of a block (which stay in L1/L2) are loaded and stored once per four rows,
 //! and prefetch the next four rows.
 //!
-//! The levels, best first ([`Level::detect`] takes the best the CPU supports, unless the
-//! `DRASK_SIMD` environment variable names another):
+//! The levels ([`Level::detect`] takes the first in [`Level::PREFERRED`] order that the CPU
+//! supports, unless the `DRASK_SIMD` environment variable names another):
 //! - [`Level::Avx512`]: AVX-512F, 8 `f64` lanes (`__m512d`), `f32` widened with
 //!   `vcvtps2pd`. The last `w % 8` columns of a block take one masked step: masked-off lanes are
 //!   neither read nor written.
@@ -23,7 +23,8 @@
 //! AVX-512 is not faster than AVX2 on the inputs measured so far (BENCHMARKS.md, a 2-core
 //! Sapphire Rapids VM): on par for `f32`, 10-35% slower for `f64`, where the kernel streams rows
 //! that do not fit in cache, and also on one thread, so not for want of shared bandwidth. The
-//! data's and the accumulators' alignment made no difference. `DRASK_SIMD=avx2` picks AVX2.
+//! data's and the accumulators' alignment made no difference. So AVX2 comes first by default,
+//! and `DRASK_SIMD=avx512` picks AVX-512 (for CPUs where it does pay, and to measure).
 #![allow(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -137,8 +138,9 @@ pub(crate) enum Level {
 }
 
 impl Level {
-    /// Every level, best first.
-    const BEST_FIRST: [Level; 3] = [Level::Avx512, Level::Avx2Fma, Level::Portable];
+    /// Every level, in the order [`detect`](Level::detect) prefers them: AVX2 before AVX-512,
+    /// which measured on par for `f32` and slower for `f64` (see the module docs).
+    pub(crate) const PREFERRED: [Level; 3] = [Level::Avx2Fma, Level::Avx512, Level::Portable];
 
     /// The level the kernels use: the one the `DRASK_SIMD` environment variable names, if this
     /// CPU supports it, otherwise the best this CPU supports. Read once per process.
@@ -148,7 +150,7 @@ impl Level {
     }
 
     /// The level named by `requested` (a [`name`](Level::name), or `"avx2"`) if this CPU
-    /// supports it, otherwise the best level it supports.
+    /// supports it, otherwise the first of [`PREFERRED`](Level::PREFERRED) it supports.
     pub(crate) fn choose(requested: Option<&str>) -> Level {
         let named = requested.and_then(|name| match name.trim() {
             "portable" => Some(Level::Portable),
@@ -158,7 +160,7 @@ impl Level {
         });
         named
             .into_iter()
-            .chain(Level::BEST_FIRST)
+            .chain(Level::PREFERRED)
             .find(|l| l.supported())
             .unwrap_or(Level::Portable)
     }
@@ -186,10 +188,11 @@ impl Level {
         }
     }
 
-    /// Every level this CPU supports, portable first (tests run them all and compare).
+    /// Every level this CPU supports, portable first and the preferred one last (tests run them
+    /// all and compare).
     #[cfg(test)]
     pub(crate) fn available() -> Vec<Level> {
-        Level::BEST_FIRST.into_iter().rev().filter(|l| l.supported()).collect()
+        Level::PREFERRED.into_iter().rev().filter(|l| l.supported()).collect()
     }
 }
 

@@ -362,8 +362,9 @@ fn every_level_the_cpu_has_is_tested_and_chosen_by_name() {
         let has_avx512 = is_x86_feature_detected!("avx512f") && has_avx2;
         assert_eq!(available.contains(&Level::Avx512), has_avx512);
     }
-    // Without a request, or with an unknown one, the best level; a named one if supported.
+    // Without a request, or with an unknown one, the preferred level; a named one if supported.
     let best = *available.last().unwrap();
+    assert_eq!(Some(&best), Level::PREFERRED.iter().find(|l| l.supported()));
     assert_eq!(Level::choose(None), best);
     assert_eq!(Level::choose(Some("sse9")), best);
     assert_eq!(Level::choose(Some("")), best);
