@@ -684,7 +684,9 @@ fn frame_graphs_round_trip_through_specs() {
     for p in &parts[1..] {
         rebuilt_frame.vstack_mut(p).unwrap();
     }
-    assert_eq!(rebuilt_frame, result.compute().unwrap());
+    // Equal up to float summation order: partial group-bys run on polars' streaming engine,
+    // which sums a partition's rows in morsels, in whatever order its threads finish them.
+    assert_same_rows(&rebuilt_frame, &result.compute().unwrap(), "rebuilt from specs");
     // map_partitions closures have no spec: the conversion refuses, naming the task.
     let closure = df.map_partitions(Ok, None).unwrap();
     let err = GraphSpec::from_graph(&closure.graph(true).unwrap())

@@ -12,7 +12,7 @@ use polars::prelude::{self as pl, *};
 use serde::{Deserialize, Serialize};
 
 use super::csv_parse::BlockScan;
-use super::partition::{PartSource, Partitionwise};
+use super::partition::{PartSource, Partitionwise, streaming_forced};
 use super::{DataFrame, codec};
 use crate::bag::Source;
 use crate::delayed::Delayed;
@@ -475,11 +475,18 @@ impl CsvBlock {
 
     /// The block as a lazy query, for polars to push projections and filters into.
     pub(crate) fn scan(&self) -> Result<LazyFrame, BoxError> {
+        if streaming_forced() {
+            let (_, bytes) = self.read().map_err(|e| format!("{}: {e}", self.path.display()))?;
+            return Ok(self.reader(bytes, self.has_header())?);
+        }
         Ok(BlockScan::lazy(self.clone())?)
     }
 
     /// The same query without reading anything: what `explain()` shows polars' plan of.
     pub(crate) fn empty_scan(&self) -> Result<LazyFrame, PolarsError> {
+        if streaming_forced() {
+            return self.reader(Vec::new(), false);
+        }
         BlockScan::lazy(self.clone())
     }
 
