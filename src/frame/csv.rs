@@ -1,6 +1,6 @@
 //! CSV input: [`ReadCsv`] finds the files, checks their headers and infers the schema when the
-//! frame is built; each partition is a block of a file, split at line boundaries and parsed by
-//! polars when its task runs.
+//! frame is built; each partition is a block of a file, split at line boundaries and parsed when
+//! its task runs (by [`BlockScan`], with polars' field parser).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -66,6 +66,12 @@ pub(crate) struct CsvBlock {
 ///
 /// Checked when computed: every row parses with the schema. A row that does not fails the
 /// compute with the file, line number and line, unless [`BadRows::Skip`] is set.
+///
+/// Speed: a block without the quote character has one row per line, so its lines are found
+/// with `memchr` and parsed by polars' field parser in ~4 MiB pieces, in parallel, reading only
+/// the columns the query needs. A block that holds the quote character (a row may then span
+/// lines) is read by polars' CSV reader, whose quote-aware row counter runs a byte at a time
+/// unless polars is built with nightly Rust: such files read about twice as slowly.
 ///
 /// # Examples
 /// ```

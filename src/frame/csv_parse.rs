@@ -253,7 +253,7 @@ impl<'a> Parser<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use super::*;
     use crate::frame::csv::BadRows;
@@ -268,7 +268,7 @@ mod tests {
     }
 
     /// Polars' own reader over the whole file: the independent result.
-    fn polars_reader(path: &PathBuf, quote: Option<u8>, schema: Option<&Schema>) -> PolarsResult<LazyFrame> {
+    fn polars_reader(path: &Path, quote: Option<u8>, schema: Option<&Schema>) -> PolarsResult<LazyFrame> {
         let mut reader = LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
             .with_quote_char(quote)
             .with_null_values(Some(NullValues::AllColumns(vec!["NA".into()])));
@@ -278,9 +278,9 @@ mod tests {
         reader.finish()
     }
 
-    fn block(path: &PathBuf, quote: Option<u8>, schema: Schema) -> CsvBlock {
+    fn block(path: &Path, quote: Option<u8>, schema: Schema) -> CsvBlock {
         CsvBlock {
-            path: path.clone(),
+            path: path.to_path_buf(),
             start: 0,
             end: std::fs::metadata(path).unwrap().len(),
             format: Arc::new(CsvFormat {
@@ -294,8 +294,11 @@ mod tests {
         }
     }
 
+    /// A query over a scan, by name.
+    type Query = (&'static str, fn(LazyFrame) -> LazyFrame);
+
     /// Every query shape polars pushes into a scan, on the block and on polars' reader.
-    fn queries() -> Vec<(&'static str, fn(LazyFrame) -> LazyFrame)> {
+    fn queries() -> Vec<Query> {
         vec![
             ("all", |q| q),
             ("project", |q| q.select([col("s"), col("f")])),

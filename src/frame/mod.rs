@@ -5,7 +5,9 @@
 //! expression of the wrong type, fails at once, with the schema in the message. Inside a
 //! partition everything is polars: column methods take polars expressions, and the column
 //! methods that follow a read run as one polars lazy query per partition, so polars pushes the
-//! filters and column selections into the CSV or Parquet reader (`explain()` shows it). drask
+//! filters and column selections into the CSV or Parquet reader (`explain()` shows it). A CSV
+//! block is read by drask's own scan, which hands its lines to polars' field parser (see
+//! [`ReadCsv`]), and a partition's group-by runs on polars' streaming engine. drask
 //! adds the partitioning, the task graph, and the algorithms across partitions: aggregations as
 //! partial aggregation then combine, hash shuffles for joins and many-group aggregations, a
 //! sample-based range shuffle for sorting.

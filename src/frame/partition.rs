@@ -81,11 +81,10 @@ impl PartitionTask {
         let mut columns: Vec<PlSmallStr> = Vec::new();
         for expr in keys.iter().chain(aggs).flat_map(|e| e.into_iter()) {
             match expr {
-                Expr::Column(name) if schema.get(name).is_some() => {
-                    if !columns.contains(name) {
-                        columns.push(name.clone());
-                    }
+                Expr::Column(name) if schema.get(name).is_some() && !columns.contains(name) => {
+                    columns.push(name.clone());
                 }
+                Expr::Column(name) if schema.get(name).is_some() => {}
                 Expr::Column(_) | Expr::Selector(_) => return Ok(None),
                 _ => {}
             }
