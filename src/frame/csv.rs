@@ -67,11 +67,11 @@ pub(crate) struct CsvBlock {
 /// Checked when computed: every row parses with the schema. A row that does not fails the
 /// compute with the file, line number and line, unless [`BadRows::Skip`] is set.
 ///
-/// Speed: a block without the quote character has one row per line, so its lines are found
+/// Speed: when no quoted field spans lines, a block's rows are its lines, so they are found
 /// with `memchr` and parsed by polars' field parser in ~4 MiB pieces, in parallel, reading only
-/// the columns the query needs. A block that holds the quote character (a row may then span
-/// lines) is read by polars' CSV reader, whose quote-aware row counter runs a byte at a time
-/// unless polars is built with nightly Rust: such files read about twice as slowly.
+/// the columns the query needs. A block where a quoted field spans lines is read by polars' CSV
+/// reader, whose quote-aware row counter runs a byte at a time unless polars is built with
+/// nightly Rust: such a block reads about 2.5 times as slowly.
 ///
 /// # Examples
 /// ```

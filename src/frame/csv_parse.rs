@@ -5,9 +5,10 @@
 //! Why not polars' CSV reader: before it parses, it counts the rows of each chunk with a
 //! quote-aware line counter that is byte-at-a-time unless polars is built with its nightly-only
 //! `simd` feature (as the Python wheel is). Built with stable Rust, as drask is, that count takes
-//! about half of a read. A block has no quoted fields more often than not, and then its rows are
-//! its lines: they are found with `memchr`, and the pieces go straight to polars' field parser.
-//! A block that holds the quote character is read by polars' own reader, as before.
+//! about half of a read. But when no quoted field spans lines, which is nearly always, a block's
+//! rows are its lines: they are found with `memchr` (and the quotes counted per line with
+//! `memchr2`), and the pieces go straight to polars' field parser, which handles the quoting
+//! within a line. A block with a quoted field that spans lines is read by polars' own reader.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -23,6 +24,25 @@ use super::csv::CsvBlock;
 /// Pieces of about 4 MiB: enough rows per call for the field parser to run at full speed, few
 /// enough bytes that a piece's columns are built while its bytes are still in cache.
 const PIECE_BYTES: u64 = 4 << 20;
+
+/// Whether every line of `bytes` holds an even number of `quote`s. Then no quoted field spans
+/// lines (a doubled quote inside a field counts twice), and every line is one row: the parity
+/// rule of polars' own row counter.
+fn quotes_close_on_every_line(bytes: &[u8], quote: u8) -> bool {
+    // Most files quote nothing: one scan for the quote, not a stop at every line.
+    if memchr::memchr(quote, bytes).is_none() {
+        return true;
+    }
+    let mut open = false;
+    for i in memchr::memchr2_iter(quote, b'\n', bytes) {
+        if bytes[i] == quote {
+            open = !open;
+        } else if open {
+            return false;
+        }
+    }
+    !open
+}
 
 /// A [`CsvBlock`] as a polars scan source with projection pushdown.
 #[derive(Debug)]
@@ -168,8 +188,8 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// The block's rows, or `None` if it holds the quote character (its rows may then span
-    /// lines); with a row limit, only the pieces that hold the first `n_rows` rows.
+    /// The block's rows, or `None` if a quoted field spans lines; with a row limit, only the
+    /// pieces that hold the first `n_rows` rows.
     fn parse(&self, n_rows: Option<usize>) -> PolarsResult<Option<pl::DataFrame>> {
         if self.block.format.schema.is_empty() {
             return Ok(Some(pl::DataFrame::empty()));
@@ -204,15 +224,15 @@ impl<'a> Parser<'a> {
         }))
     }
 
-    /// One piece's rows, or `None` if it holds the quote character. The piece is read on its own,
-    /// so the bytes in memory at once are a few pieces', not the block's.
+    /// One piece's rows, or `None` if a quoted field in it spans lines. The piece is read on its
+    /// own, so the bytes in memory at once are a few pieces', not the block's.
     fn parse_piece(&self, piece: &CsvBlock) -> PolarsResult<Option<pl::DataFrame>> {
         let (_, buf, lines) = piece.read_span().map_err(|e| io_err(piece, e))?;
         let bytes = &buf[lines];
         if self
             .options
             .quote_char
-            .is_some_and(|q| memchr::memchr(q, bytes).is_some())
+            .is_some_and(|q| !quotes_close_on_every_line(bytes, q))
         {
             return Ok(None);
         }
@@ -349,9 +369,22 @@ mod tests {
             assert_same(name, data, None, None);
         }
         assert_same("header-only.csv", b"i,s,f\n", Some(b'"'), Some(cases[0].1));
-        // Quoted fields go through polars' reader; without quoting the quote is a character.
-        let quoted: &[u8] = b"i,s,f\n1,\"a,b\",0.5\n2,\"line\nbreak\",1.5\n";
-        assert_same("quoted.csv", quoted, Some(b'"'), None);
+        // Quoted fields within a line take the fast path; a quoted line break sends the block
+        // to polars' reader. Without quoting, the quote is a plain character.
+        let quoted: &[&[u8]] = &[
+            b"i,s,f\n1,\"a,b\",0.5\n2,\"say \"\"hi\"\"\",1.5\n3,\"\",2\n",
+            b"i,s,f\n1,\"a,b\",0.5\n2,\"line\nbreak\",1.5\n",
+            b"i,s,f\n1,\"a,b\",0.5\n2,\"unclosed,1.5\n",
+            b"\"i\",\"s\",\"f\"\n\"1\",\"a\",\"0.5\"\n",
+        ];
+        // (An unclosed quote, quoted[2], is malformed: polars' reader itself counts its rows
+        // differently over a file and over a buffer.)
+        for n in [0, 1, 3] {
+            assert_same(&format!("quoted-{n}.csv"), quoted[n], Some(b'"'), None);
+        }
+        assert!(quotes_close_on_every_line(quoted[0], b'"'));
+        assert!(!quotes_close_on_every_line(quoted[1], b'"'));
+        assert!(!quotes_close_on_every_line(quoted[2], b'"'));
     }
 
     #[test]
