@@ -344,14 +344,7 @@ unsafe fn rows_avx2<A: Lanes, const R: usize>(
     sxx: &mut [f64],
     sxy: &mut [f64],
 ) {
-    let w = shift.len();
-    let nt = dy.len() / R;
-    assert!(nt >= 1 && dy.len() == R * nt, "one target deviation per row and target");
-    assert!(x.iter().all(|row| row.len() == w), "rows as wide as the block");
-    assert!(
-        sx.len() == w && sxx.len() == w && sxy.len() == nt * w,
-        "sums as wide as the block"
-    );
+    let (w, nt) = checked_widths(&x, dy, shift, sx, sxx, sxy);
     let wv = w - w % 4;
     // Values per cache line: prefetch once per line.
     let line = 64 / size_of::<A>();
@@ -440,6 +433,28 @@ unsafe fn rows_avx2<A: Lanes, const R: usize>(
     }
 }
 
+/// The block's width and number of targets, after checking every length a SIMD kernel relies
+/// on: `R` rows as wide as the block, one deviation per row and target, sums as wide as the block.
+#[cfg(target_arch = "x86_64")]
+fn checked_widths<A, const R: usize>(
+    x: &[&[A]; R],
+    dy: &[f64],
+    shift: &[f64],
+    sx: &[f64],
+    sxx: &[f64],
+    sxy: &[f64],
+) -> (usize, usize) {
+    let w = shift.len();
+    let nt = dy.len() / R;
+    assert!(nt >= 1 && dy.len() == R * nt, "one target deviation per row and target");
+    assert!(x.iter().all(|row| row.len() == w), "rows as wide as the block");
+    assert!(
+        sx.len() == w && sxx.len() == w && sxy.len() == nt * w,
+        "sums as wide as the block"
+    );
+    (w, nt)
+}
+
 /// Adds `R` rows into the sums like [`rows_avx2`], 8 columns per step, and the last `w % 8`
 /// columns in one masked step (its masked-off lanes are neither read nor written).
 ///
@@ -456,14 +471,7 @@ unsafe fn rows_avx512<A: Lanes, const R: usize>(
     sxx: &mut [f64],
     sxy: &mut [f64],
 ) {
-    let w = shift.len();
-    let nt = dy.len() / R;
-    assert!(nt >= 1 && dy.len() == R * nt, "one target deviation per row and target");
-    assert!(x.iter().all(|row| row.len() == w), "rows as wide as the block");
-    assert!(
-        sx.len() == w && sxx.len() == w && sxy.len() == nt * w,
-        "sums as wide as the block"
-    );
+    let (w, nt) = checked_widths(&x, dy, shift, sx, sxx, sxy);
     let wv = w - w % 8;
     // Lanes `0..w % 8` of the last step (no bit set if `w` is a multiple of 8).
     let tail: __mmask8 = (1 << (w % 8)) - 1;
