@@ -241,6 +241,38 @@ fn groupby_equals_polars() {
     }
 }
 
+/// Keys that are expressions or literals, and aggregations that read no column: the partial
+/// group-by of each partition must still see every row (it runs on polars' streaming engine over
+/// just the columns it reads, when it reads any).
+#[test]
+fn groupby_by_expressions_and_literal_keys_equals_polars() {
+    let whole = random_frame(11, 700);
+    let df = partitioned(&whole, 5, 11);
+    let cases: Vec<(Vec<Expr>, Vec<Expr>)> = vec![
+        (
+            vec![(col("g") % lit(3)).alias("g3")],
+            vec![col("x").sum().alias("s"), len().alias("n")],
+        ),
+        (vec![lit(1).alias("one")], vec![len().alias("n")]),
+        (vec![col("k")], vec![len().alias("n")]),
+        (
+            vec![col("d").dt().day().alias("day")],
+            vec![(col("y") * lit(2)).sum().alias("y2")],
+        ),
+    ];
+    for (keys, aggs) in cases {
+        let theirs = whole
+            .clone()
+            .lazy()
+            .group_by(keys.clone())
+            .agg(aggs.clone())
+            .collect()
+            .unwrap();
+        let ours = df.group_by(keys.clone()).agg(aggs.clone()).unwrap().compute().unwrap();
+        assert_same_rows(&ours, &theirs, &format!("{keys:?} {aggs:?}"));
+    }
+}
+
 #[test]
 fn whole_frame_aggregations_equal_polars() {
     for (seed, rows, n) in seeds() {

@@ -64,7 +64,7 @@ impl PartitionTask {
     /// it reads, so polars still pushes them into the reader), and the group-by, which then runs
     /// on polars' streaming engine: its hash grouper takes about half the in-memory engine's time
     /// per row, and it does not copy the rows into one chunk first. `None` for any other query,
-    /// or when the group-by's columns are not plain names (a regex, a wildcard).
+    /// or when the group-by's columns are not plain names (a regex, a wildcard) or are none.
     fn grouped_rows_query(&self, input: Option<&pl::DataFrame>) -> Result<Option<(LazyFrame, Step)>, BoxError> {
         let Some((last @ Step::Aggregate { keys, aggs }, before)) = self.steps.split_last() else {
             return Ok(None);
@@ -88,6 +88,11 @@ impl PartitionTask {
                 Expr::Column(_) | Expr::Selector(_) => return Ok(None),
                 _ => {}
             }
+        }
+        // Keys and aggregations that read no column (a literal key, `len()`) need the rows, not
+        // their columns: selecting none would lose them.
+        if columns.is_empty() {
+            return Ok(None);
         }
         Ok(Some((
             rows.select(columns.into_iter().map(pl::col).collect::<Vec<_>>()),
