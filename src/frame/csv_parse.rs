@@ -44,15 +44,15 @@ fn quotes_close_on_every_line(bytes: &[u8], quote: u8) -> bool {
     !open
 }
 
-/// A [`CsvBlock`] as a polars scan source with projection pushdown.
+/// A [`CsvBlock`] as a polars scan source that takes pushed-down columns, filters and row limits.
 #[derive(Debug)]
 pub(crate) struct BlockScan {
     pub(crate) block: CsvBlock,
 }
 
 impl BlockScan {
-    /// The block as a lazy query: polars pushes projections into [`AnonymousScan::scan`] and
-    /// applies filters right after it, before anything else.
+    /// The block as a lazy query: polars' optimizer pushes the columns it needs, its filters
+    /// and a row limit into [`AnonymousScan::scan`].
     pub(crate) fn lazy(block: CsvBlock) -> PolarsResult<LazyFrame> {
         let schema = Arc::new(block.format.schema.clone());
         LazyFrame::anonymous_scan(
