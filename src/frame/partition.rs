@@ -72,11 +72,7 @@ impl PartitionTask {
         if keys.is_empty() || streaming_forced() {
             return Ok(None);
         }
-        let rows = match (&self.source, input) {
-            (PartSource::Input, Some(df)) => apply_all(before, df.clone().lazy()),
-            (PartSource::Input, None) => return Ok(None),
-            _ => self.query_with(before, None)?,
-        };
+        let rows = self.query_with(before, input.cloned())?;
         let schema = rows.clone().collect_schema()?;
         let mut columns: Vec<PlSmallStr> = Vec::new();
         for expr in keys.iter().chain(aggs).flat_map(|e| e.into_iter()) {
