@@ -482,10 +482,20 @@ impl CsvBlock {
     /// The block as a lazy query, for polars to push projections and filters into.
     pub(crate) fn scan(&self) -> Result<LazyFrame, BoxError> {
         if streaming_forced() {
-            let (_, bytes) = self.read().map_err(|e| format!("{}: {e}", self.path.display()))?;
-            return Ok(self.reader(bytes, self.has_header())?);
+            return Ok(self.polars_scan()?);
         }
         Ok(BlockScan::lazy(self.clone())?)
+    }
+
+    /// The block read whole and handed to polars' CSV reader, which finds rows that span lines.
+    pub(super) fn polars_scan(&self) -> PolarsResult<LazyFrame> {
+        let (_, bytes) = self.read().map_err(|e| self.read_error(e))?;
+        self.reader(bytes, self.has_header())
+    }
+
+    /// A failed read of the block, naming its file.
+    pub(super) fn read_error(&self, err: io::Error) -> PolarsError {
+        polars_err!(ComputeError: "{}: {err}", self.path.display())
     }
 
     /// The same query without reading anything: what `explain()` shows polars' plan of.

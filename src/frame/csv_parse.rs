@@ -90,17 +90,10 @@ impl AnonymousScan for BlockScan {
         let df = match Parser::new(block, &columns)?.parse(limit)? {
             Some(df) => df.lazy(),
             // Rows may span lines: polars' reader knows how to find them.
-            None => {
-                let (_, bytes) = block.read().map_err(|e| io_err(block, e))?;
-                block.reader(bytes, block.has_header())?
-            }
+            None => block.polars_scan()?,
         };
         finish(df, &columns, args.predicate, args.n_rows)
     }
-}
-
-fn io_err(block: &CsvBlock, err: std::io::Error) -> PolarsError {
-    polars_err!(ComputeError: "{}: {err}", block.path.display())
 }
 
 /// The rows of `query` that pass `predicate`, its `columns`, at most `n_rows` of them: what
@@ -227,7 +220,7 @@ impl<'a> Parser<'a> {
     /// One piece's rows, or `None` if a quoted field in it spans lines. The piece is read on its
     /// own, so the bytes in memory at once are a few pieces', not the block's.
     fn parse_piece(&self, piece: &CsvBlock) -> PolarsResult<Option<pl::DataFrame>> {
-        let (_, buf, lines) = piece.read_span().map_err(|e| io_err(piece, e))?;
+        let (_, buf, lines) = piece.read_span().map_err(|e| piece.read_error(e))?;
         let bytes = &buf[lines];
         if self
             .options
